@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nf_lemonade: per-netns configuration, its load-time defaults and the
+ * per-CPU counters.
+ */
+#include "lemonade.h"
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+#include <linux/jiffies.h>
+#include <linux/sort.h>
+
+static unsigned short ports[LEMONADE_MAX_PORTS] = { 143, 587, 674 };
+static unsigned int nports = 3;
+module_param_array(ports, ushort, &nports, 0444);
+MODULE_PARM_DESC(ports, "TCP server ports covered in every netns (default 143,587,674)");
+
+static unsigned int timeout = LEMONADE_RFC5382_MIN_TIMEOUT;
+module_param(timeout, uint, 0444);
+MODULE_PARM_DESC(timeout, "Idle-timeout floor in seconds, 0 = unlimited (default 7440)");
+
+static unsigned int high_water = 90;
+module_param(high_water, uint, 0444);
+MODULE_PARM_DESC(high_water, "Recycle idle listed flows above this percent of nf_conntrack_max (default 90)");
+
+static unsigned int low_water = 80;
+module_param(low_water, uint, 0444);
+MODULE_PARM_DESC(low_water, "Recycle down to this percent of nf_conntrack_max (default 80)");
+
+static bool enable = true;
+module_param(enable, bool, 0444);
+MODULE_PARM_DESC(enable, "Enforce the policy in every netns from the start (default Y)");
+
+static u8 default_proto(u16 port)
+{
+	switch (port) {
+	case 143:
+		return LEMONADE_PROTO_IMAP;
+	case 587:
+		return LEMONADE_PROTO_SMTP;
+	case 674:
+		return LEMONADE_PROTO_ACAP;
+	}
+	return LEMONADE_PROTO_NONE;
+}
+
+/* Longest floor in seconds whose pin still fits a relative timeout. */
+static u32 max_floor(void)
+{
+	return LEMONADE_PIN_MAX / HZ - LEMONADE_PIN_GRACE;
+}
+
+static void set_pin(struct lemonade_pin *pin, u32 secs)
+{
+	if (!secs) {
+		pin->unlimited = true;
+		pin->set = LEMONADE_PIN_MAX;
+		/* re-pin on any packet after an hour of the budget is used */
+		pin->low = LEMONADE_PIN_MAX - 3600 * HZ;
+		return;
+	}
+	pin->unlimited = false;
+	pin->low = secs * HZ;
+	pin->set = (secs + LEMONADE_PIN_GRACE) * HZ;
+}
+
+static int cmp_port(const void *a, const void *b)
+{
+	const struct lemonade_port *pa = a, *pb = b;
+
+	return (int)pa->port - (int)pb->port;
+}
+
+/*
+ * Validate @cfg and derive its hot-path fields. On error *@msg says what
+ * is wrong and @cfg must not be used.
+ */
+int lemonade_cfg_check(struct lemonade_cfg *cfg, bool force, const char **msg)
+{
+	unsigned int i;
+
+	if (cfg->nports > LEMONADE_MAX_PORTS) {
+		*msg = "too many ports (at most 64)";
+		return -E2BIG;
+	}
+	if (cfg->low_water >= cfg->high_water || cfg->high_water > 100 ||
+	    !cfg->low_water) {
+		*msg = "pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)";
+		return -EINVAL;
+	}
+	if (cfg->timeout > max_floor()) {
+		*msg = "timeout too long to store in conntrack; use unlimited (0)";
+		return -ERANGE;
+	}
+	if (cfg->timeout && cfg->timeout < LEMONADE_RFC5382_MIN_TIMEOUT &&
+	    !force) {
+		*msg = "timeout below 7440 s violates RFC 5382 REQ-5; set force to override";
+		return -EINVAL;
+	}
+	sort(cfg->ports, cfg->nports, sizeof(cfg->ports[0]), cmp_port, NULL);
+	cfg->any_unlimited = !cfg->timeout;
+	for (i = 0; i < cfg->nports; i++) {
+		const struct lemonade_port *p = &cfg->ports[i];
+		u32 secs = p->own_timeout ? p->timeout : cfg->timeout;
+
+		if (!p->port) {
+			*msg = "port 0 cannot be listed";
+			return -EINVAL;
+		}
+		if (i && p->port == cfg->ports[i - 1].port) {
+			*msg = "a port is listed twice";
+			return -EEXIST;
+		}
+		if (p->proto > LEMONADE_PROTO_MAX) {
+			*msg = "unknown protocol tag";
+			return -EINVAL;
+		}
+		if (secs > max_floor()) {
+			*msg = "port timeout too long to store in conntrack; use unlimited (0)";
+			return -ERANGE;
+		}
+		if (p->own_timeout && secs &&
+		    secs < LEMONADE_RFC5382_MIN_TIMEOUT && !force) {
+			*msg = "port timeout below 7440 s violates RFC 5382 REQ-5; set force to override";
+			return -EINVAL;
+		}
+		set_pin(&cfg->pins[i], secs);
+		if (!secs)
+			cfg->any_unlimited = true;
+	}
+	return 0;
+}
+
+struct lemonade_cfg *lemonade_cfg_default(void)
+{
+	struct lemonade_cfg *cfg;
+	const char *msg;
+	unsigned int i;
+
+	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+	if (!cfg)
+		return NULL;
+	cfg->enabled = enable;
+	cfg->timeout = timeout;
+	cfg->high_water = high_water;
+	cfg->low_water = low_water;
+	cfg->nports = nports;
+	for (i = 0; i < nports; i++) {
+		cfg->ports[i].port = ports[i];
+		cfg->ports[i].proto = default_proto(ports[i]);
+	}
+	/* parameters were validated at load time */
+	if (WARN_ON(lemonade_cfg_check(cfg, true, &msg))) {
+		kfree(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+int lemonade_params_check(void)
+{
+	struct lemonade_cfg *cfg;
+	const char *msg = NULL;
+	unsigned int i;
+	int err;
+
+	if (high_water > 100 || low_water > 100) {
+		pr_err("high_water and low_water are percentages (0-100)\n");
+		return -EINVAL;
+	}
+	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+	if (!cfg)
+		return -ENOMEM;
+	cfg->timeout = timeout;
+	cfg->high_water = high_water;
+	cfg->low_water = low_water;
+	cfg->nports = nports;
+	for (i = 0; i < nports; i++)
+		cfg->ports[i].port = ports[i];
+	err = lemonade_cfg_check(cfg, true, &msg);
+	kfree(cfg);
+	if (err) {
+		pr_err("invalid module parameters: %s\n", msg);
+		return err;
+	}
+	if (timeout && timeout < LEMONADE_RFC5382_MIN_TIMEOUT)
+		pr_warn("timeout=%u is below RFC 5382 REQ-5's 7440 s\n", timeout);
+	return 0;
+}
+
+const struct lemonade_port *lemonade_cfg_find(const struct lemonade_cfg *cfg,
+					      u16 port, unsigned int *idx)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nports; i++) {
+		if (cfg->ports[i].port == port) {
+			*idx = i;
+			return &cfg->ports[i];
+		}
+	}
+	return NULL;
+}
+
+/* Caller holds ln->lock; @cfg has passed lemonade_cfg_check(). */
+void lemonade_cfg_replace(struct lemonade_net *ln, struct lemonade_cfg *cfg)
+{
+	struct lemonade_cfg *old;
+
+	old = rcu_replace_pointer(ln->cfg, cfg, lockdep_is_held(&ln->lock));
+	if (old)
+		kfree_rcu(old, rcu);
+	if (cfg->enabled && cfg->any_unlimited)
+		lemonade_scan_kick(ln, 0);
+}
+
+void lemonade_stats_read(struct lemonade_net *ln, u64 *out)
+{
+	unsigned int cpu, i;
+
+	memset(out, 0, sizeof(u64) * LEMONADE_NSTATS);
+	for_each_possible_cpu(cpu) {
+		const struct lemonade_stats *s = per_cpu_ptr(ln->stats, cpu);
+
+		for (i = 0; i < LEMONADE_NSTATS; i++)
+			out[i] += READ_ONCE(s->cnt[i]);
+	}
+}

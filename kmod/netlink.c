@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nf_lemonade: the "lemonade" generic netlink family (see
+ * uapi/linux/lemonade.h for the ABI in prose).
+ */
+#include "lemonade.h"
+#include "compat/compat.h"
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+
+static struct genl_family lemonade_family;
+
+static const struct nla_policy port_policy[LEMONADE_PORT_A_MAX + 1] = {
+	[LEMONADE_PORT_A_PORT]		= NLA_POLICY_MIN(NLA_U16, 1),
+	[LEMONADE_PORT_A_PROTO]		= NLA_POLICY_MAX(NLA_U8, LEMONADE_PROTO_MAX),
+	[LEMONADE_PORT_A_TIMEOUT]	= { .type = NLA_U32 },
+};
+
+static const struct nla_policy set_policy[LEMONADE_A_MAX + 1] = {
+	[LEMONADE_A_ENABLED]		= NLA_POLICY_MAX(NLA_U8, 1),
+	[LEMONADE_A_TIMEOUT]		= { .type = NLA_U32 },
+	[LEMONADE_A_HIGH_WATER]		= NLA_POLICY_RANGE(NLA_U8, 1, 100),
+	[LEMONADE_A_LOW_WATER]		= NLA_POLICY_RANGE(NLA_U8, 1, 100),
+	[LEMONADE_A_PORTS]		= { .type = NLA_NESTED },
+	[LEMONADE_A_FORCE]		= { .type = NLA_FLAG },
+};
+
+static const struct nla_policy port_cmd_policy[LEMONADE_A_MAX + 1] = {
+	[LEMONADE_A_PORT]		= NLA_POLICY_NESTED(port_policy),
+	[LEMONADE_A_FORCE]		= { .type = NLA_FLAG },
+};
+
+static const struct nla_policy empty_policy[LEMONADE_A_MAX + 1] = {
+};
+
+static struct lemonade_net *info_ln(struct genl_info *info)
+{
+	return lemonade_pernet(genl_info_net(info));
+}
+
+static int put_port(struct sk_buff *msg, const struct lemonade_port *p)
+{
+	struct nlattr *nest = nla_nest_start(msg, LEMONADE_A_PORT);
+
+	if (!nest ||
+	    nla_put_u16(msg, LEMONADE_PORT_A_PORT, p->port) ||
+	    nla_put_u8(msg, LEMONADE_PORT_A_PROTO, p->proto) ||
+	    (p->own_timeout &&
+	     nla_put_u32(msg, LEMONADE_PORT_A_TIMEOUT, p->timeout)))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int put_config(struct sk_buff *msg, const struct lemonade_cfg *cfg)
+{
+	struct nlattr *ports;
+	unsigned int i;
+
+	if (nla_put_string(msg, LEMONADE_A_VERSION, LEMONADE_VERSION) ||
+	    nla_put_u8(msg, LEMONADE_A_ENABLED, cfg->enabled) ||
+	    nla_put_u32(msg, LEMONADE_A_TIMEOUT, cfg->timeout) ||
+	    nla_put_u8(msg, LEMONADE_A_HIGH_WATER, cfg->high_water) ||
+	    nla_put_u8(msg, LEMONADE_A_LOW_WATER, cfg->low_water))
+		return -EMSGSIZE;
+	ports = nla_nest_start(msg, LEMONADE_A_PORTS);
+	if (!ports)
+		return -EMSGSIZE;
+	for (i = 0; i < cfg->nports; i++)
+		if (put_port(msg, &cfg->ports[i]))
+			return -EMSGSIZE;
+	nla_nest_end(msg, ports);
+	return 0;
+}
+
+static struct sk_buff *reply_new(struct genl_info *info, void **hdr)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put_reply(msg, info, &lemonade_family, 0,
+				 info->genlhdr->cmd);
+	if (!*hdr) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+static int lemonade_get_config(struct sk_buff *skb, struct genl_info *info)
+{
+	struct lemonade_net *ln = info_ln(info);
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	msg = reply_new(info, &hdr);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&ln->lock);
+	err = put_config(msg, rcu_dereference_protected(ln->cfg,
+					lockdep_is_held(&ln->lock)));
+	mutex_unlock(&ln->lock);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* Fill @p from a LEMONADE_A_PORT nest. */
+static int parse_port(const struct nlattr *attr, struct lemonade_port *p,
+		      bool need_port_only, struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[LEMONADE_PORT_A_MAX + 1];
+	int err;
+
+	err = nla_parse_nested(tb, LEMONADE_PORT_A_MAX, attr, port_policy,
+			       extack);
+	if (err)
+		return err;
+	if (!tb[LEMONADE_PORT_A_PORT]) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "port entry without a port number");
+		return -EINVAL;
+	}
+	memset(p, 0, sizeof(*p));
+	p->port = nla_get_u16(tb[LEMONADE_PORT_A_PORT]);
+	if (need_port_only)
+		return 0;
+	if (tb[LEMONADE_PORT_A_PROTO])
+		p->proto = nla_get_u8(tb[LEMONADE_PORT_A_PROTO]);
+	if (tb[LEMONADE_PORT_A_TIMEOUT]) {
+		p->own_timeout = true;
+		p->timeout = nla_get_u32(tb[LEMONADE_PORT_A_TIMEOUT]);
+	}
+	return 0;
+}
+
+/* Validate @cfg, then publish it; on error nothing changes. */
+static int commit(struct lemonade_net *ln, struct lemonade_cfg *cfg,
+		  struct genl_info *info, const struct nlattr *bad)
+{
+	const char *msg = NULL;
+	int err;
+
+	err = lemonade_cfg_check(cfg, !!info->attrs[LEMONADE_A_FORCE], &msg);
+	if (err) {
+		lemonade_extack(info->extack, bad, msg);
+		kfree(cfg);
+		return err;
+	}
+	lemonade_cfg_replace(ln, cfg);
+	return 0;
+}
+
+static struct lemonade_cfg *cfg_copy(struct lemonade_net *ln)
+{
+	return kmemdup(rcu_dereference_protected(ln->cfg,
+						 lockdep_is_held(&ln->lock)),
+		       sizeof(struct lemonade_cfg), GFP_KERNEL);
+}
+
+static int lemonade_set_config(struct sk_buff *skb, struct genl_info *info)
+{
+	struct lemonade_net *ln = info_ln(info);
+	struct nlattr **tb = info->attrs;
+	const struct nlattr *bad = NULL, *attr;
+	struct lemonade_cfg *cfg;
+	int rem, err = 0;
+
+	mutex_lock(&ln->lock);
+	cfg = cfg_copy(ln);
+	if (!cfg) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (tb[LEMONADE_A_ENABLED])
+		cfg->enabled = nla_get_u8(tb[LEMONADE_A_ENABLED]);
+	if (tb[LEMONADE_A_TIMEOUT]) {
+		cfg->timeout = nla_get_u32(tb[LEMONADE_A_TIMEOUT]);
+		bad = tb[LEMONADE_A_TIMEOUT];
+	}
+	if (tb[LEMONADE_A_HIGH_WATER]) {
+		cfg->high_water = nla_get_u8(tb[LEMONADE_A_HIGH_WATER]);
+		bad = tb[LEMONADE_A_HIGH_WATER];
+	}
+	if (tb[LEMONADE_A_LOW_WATER]) {
+		cfg->low_water = nla_get_u8(tb[LEMONADE_A_LOW_WATER]);
+		bad = tb[LEMONADE_A_LOW_WATER];
+	}
+	if (tb[LEMONADE_A_PORTS]) {
+		cfg->nports = 0;
+		bad = tb[LEMONADE_A_PORTS];
+		nla_for_each_nested(attr, tb[LEMONADE_A_PORTS], rem) {
+			if (nla_type(attr) != LEMONADE_A_PORT) {
+				NL_SET_ERR_MSG_ATTR(info->extack, attr,
+						    "ports nest holds only port entries");
+				err = -EINVAL;
+				break;
+			}
+			if (cfg->nports == LEMONADE_MAX_PORTS) {
+				NL_SET_ERR_MSG_ATTR(info->extack, attr,
+						    "too many ports (at most 64)");
+				err = -E2BIG;
+				break;
+			}
+			err = parse_port(attr, &cfg->ports[cfg->nports++],
+					 false, info->extack);
+			if (err)
+				break;
+		}
+		if (err) {
+			kfree(cfg);
+			goto out;
+		}
+	}
+	err = commit(ln, cfg, info, bad);
+out:
+	mutex_unlock(&ln->lock);
+	return err;
+}
+
+static int lemonade_port_change(struct sk_buff *skb, struct genl_info *info)
+{
+	bool add = info->genlhdr->cmd == LEMONADE_CMD_ADD_PORT;
+	struct lemonade_net *ln = info_ln(info);
+	struct nlattr *attr = info->attrs[LEMONADE_A_PORT];
+	const struct lemonade_port *old;
+	struct lemonade_cfg *cfg;
+	struct lemonade_port p;
+	unsigned int idx;
+	int err;
+
+	if (!attr) {
+		NL_SET_ERR_MSG(info->extack, "missing port entry (LEMONADE_A_PORT)");
+		return -EINVAL;
+	}
+	err = parse_port(attr, &p, !add, info->extack);
+	if (err)
+		return err;
+	mutex_lock(&ln->lock);
+	cfg = cfg_copy(ln);
+	if (!cfg) {
+		err = -ENOMEM;
+		goto out;
+	}
+	old = lemonade_cfg_find(cfg, p.port, &idx);
+	if (!add && !old) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr, "port is not listed");
+		kfree(cfg);
+		err = -ENOENT;
+		goto out;
+	}
+	if (old) {
+		cfg->nports--;
+		memmove(&cfg->ports[idx], &cfg->ports[idx + 1],
+			(cfg->nports - idx) * sizeof(cfg->ports[0]));
+	}
+	if (add) {
+		if (cfg->nports == LEMONADE_MAX_PORTS) {
+			NL_SET_ERR_MSG_ATTR(info->extack, attr,
+					    "too many ports (at most 64)");
+			kfree(cfg);
+			err = -E2BIG;
+			goto out;
+		}
+		cfg->ports[cfg->nports++] = p;
+	}
+	err = commit(ln, cfg, info, attr);
+out:
+	mutex_unlock(&ln->lock);
+	return err;
+}
+
+static int lemonade_get_stats(struct sk_buff *skb, struct genl_info *info)
+{
+	struct lemonade_net *ln = info_ln(info);
+	u64 cnt[LEMONADE_NSTATS];
+	struct sk_buff *msg;
+	struct nlattr *nest;
+	unsigned int i;
+	void *hdr;
+
+	msg = reply_new(info, &hdr);
+	if (!msg)
+		return -ENOMEM;
+	lemonade_stats_read(ln, cnt);
+	nest = nla_nest_start(msg, LEMONADE_A_STATS);
+	if (!nest)
+		goto nospace;
+	mutex_lock(&ln->lock);
+	for (i = 0; i < LEMONADE_NSTATS; i++) {
+		if (nla_put_u64_64bit(msg, LEMONADE_STAT_A_FIRST + i,
+				      cnt[i] - ln->stats_base[i],
+				      LEMONADE_STAT_A_PAD)) {
+			mutex_unlock(&ln->lock);
+			goto nospace;
+		}
+	}
+	mutex_unlock(&ln->lock);
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+nospace:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+static int lemonade_reset_stats(struct sk_buff *skb, struct genl_info *info)
+{
+	struct lemonade_net *ln = info_ln(info);
+
+	mutex_lock(&ln->lock);
+	lemonade_stats_read(ln, ln->stats_base);
+	mutex_unlock(&ln->lock);
+	return 0;
+}
+
+static const struct genl_ops lemonade_genl_ops[] = {
+	{
+		.cmd	= LEMONADE_CMD_GET_CONFIG,
+		.doit	= lemonade_get_config,
+		.policy	= empty_policy,
+		.maxattr = LEMONADE_A_MAX,
+	},
+	{
+		.cmd	= LEMONADE_CMD_SET_CONFIG,
+		.doit	= lemonade_set_config,
+		.policy	= set_policy,
+		.maxattr = LEMONADE_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= LEMONADE_CMD_ADD_PORT,
+		.doit	= lemonade_port_change,
+		.policy	= port_cmd_policy,
+		.maxattr = LEMONADE_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= LEMONADE_CMD_DEL_PORT,
+		.doit	= lemonade_port_change,
+		.policy	= port_cmd_policy,
+		.maxattr = LEMONADE_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= LEMONADE_CMD_GET_STATS,
+		.doit	= lemonade_get_stats,
+		.policy	= empty_policy,
+		.maxattr = LEMONADE_A_MAX,
+	},
+	{
+		.cmd	= LEMONADE_CMD_RESET_STATS,
+		.doit	= lemonade_reset_stats,
+		.policy	= empty_policy,
+		.maxattr = LEMONADE_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+};
+
+static struct genl_family lemonade_family __ro_after_init = {
+	.name		= LEMONADE_GENL_NAME,
+	.version	= LEMONADE_GENL_VERSION,
+	.maxattr	= LEMONADE_A_MAX,
+	.netnsok	= true,
+	.module		= THIS_MODULE,
+	.ops		= lemonade_genl_ops,
+	.n_ops		= ARRAY_SIZE(lemonade_genl_ops),
+};
+
+int __init lemonade_genl_init(void)
+{
+	return genl_register_family(&lemonade_family);
+}
+
+void lemonade_genl_exit(void)
+{
+	genl_unregister_family(&lemonade_family);
+}

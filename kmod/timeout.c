@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nf_lemonade: the idle-timeout floor.
+ *
+ * Conntrack refreshes ct->timeout on every in-window packet from its own
+ * tables (or an nft ct timeout policy), including the 5-minute UNACK and
+ * RETRANS shortcuts. A hook right after conntrack raises the timeout of an
+ * ESTABLISHED flow on a listed port back to the floor; a second hook just
+ * before confirmation catches anything in between that lowered it again.
+ * A timeout longer than the floor is never shortened. Flows that existed
+ * before the module was loaded are covered from their next packet.
+ *
+ * A per-netns work item re-arms unlimited flows before their stored
+ * maximum runs out and, when the table passes its high-water mark,
+ * recycles the longest-idle listed flows down to the low-water mark.
+ */
+#include "lemonade.h"
+#include "compat/compat.h"
+
+#include <linux/module.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/vmalloc.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_core.h>
+#include <net/netfilter/nf_conntrack_l4proto.h>
+#include <net/netfilter/nf_conntrack_timeout.h>
+
+/*
+ * The listed port of a flow: the server port as the client addressed it,
+ * or as the server sees it after DNAT. Returns the pin to apply, or NULL.
+ */
+static const struct lemonade_pin *flow_pin(const struct lemonade_cfg *cfg,
+					   const struct nf_conn *ct)
+{
+	const struct nf_conntrack_tuple *o, *r;
+	unsigned int idx;
+
+	o = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	if (lemonade_cfg_find(cfg, ntohs(o->dst.u.tcp.port), &idx))
+		return &cfg->pins[idx];
+	r = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
+	if (r->src.u.tcp.port != o->dst.u.tcp.port &&
+	    lemonade_cfg_find(cfg, ntohs(r->src.u.tcp.port), &idx))
+		return &cfg->pins[idx];
+	return NULL;
+}
+
+static bool flow_established(const struct nf_conn *ct)
+{
+	return nf_ct_protonum(ct) == IPPROTO_TCP &&
+	       READ_ONCE(ct->proto.tcp.state) == TCP_CONNTRACK_ESTABLISHED;
+}
+
+/* Raise the idle budget of @ct to @pin; true if it was written. */
+static bool apply_pin(struct nf_conn *ct, const struct lemonade_pin *pin)
+{
+	if (!nf_ct_is_confirmed(ct)) {
+		/* relative until confirmation adds the timestamp */
+		if (ct->timeout < pin->low) {
+			ct->timeout = pin->set;
+			return true;
+		}
+		return false;
+	}
+	if (nf_ct_expires(ct) >= pin->low || nf_ct_is_dying(ct))
+		return false;
+	WRITE_ONCE(ct->timeout, nfct_time_stamp + pin->set);
+	return true;
+}
+
+static void check_pressure(struct lemonade_net *ln,
+			   const struct lemonade_cfg *cfg)
+{
+	unsigned int max = READ_ONCE(nf_conntrack_max);
+
+	if (!max || test_bit(LEMONADE_F_PRESSURE, &ln->flags))
+		return;
+	if ((u64)lemonade_ct_count(ln->net) * 100 <=
+	    (u64)max * cfg->high_water)
+		return;
+	if (!test_and_set_bit(LEMONADE_F_PRESSURE, &ln->flags)) {
+		lemonade_count(ln, LEMONADE_STAT_A_PRESSURE_EVENTS, 1);
+		lemonade_scan_kick(ln, 0);
+	}
+}
+
+static unsigned int lemonade_hook(void *priv, struct sk_buff *skb,
+				  const struct nf_hook_state *state)
+{
+	struct lemonade_net *ln = lemonade_pernet(state->net);
+	const struct lemonade_cfg *cfg;
+	const struct lemonade_pin *pin;
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct;
+
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct)
+		return NF_ACCEPT;
+	cfg = rcu_dereference(ln->cfg);
+	if (unlikely(!cfg || !cfg->enabled))
+		return NF_ACCEPT;
+	if (ctinfo == IP_CT_NEW && !nf_ct_is_confirmed(ct))
+		check_pressure(ln, cfg);
+	/* ICMP errors are RELATED to the flow they quote: never a refresh */
+	if (ctinfo == IP_CT_RELATED || ctinfo == IP_CT_RELATED_REPLY)
+		return NF_ACCEPT;
+	if (!flow_established(ct))
+		return NF_ACCEPT;
+	pin = flow_pin(cfg, ct);
+	if (pin && apply_pin(ct, pin))
+		lemonade_count(ln, LEMONADE_STAT_A_PINNED, 1);
+	return NF_ACCEPT;
+}
+
+/*
+ * Right after conntrack on the way in and for locally generated packets;
+ * last before conntrack's confirm on the way out (an equal priority would
+ * run before confirm anyway, but INT_MAX - 1 says so).
+ */
+static const struct nf_hook_ops lemonade_ops[] = {
+	{
+		.hook		= lemonade_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= NF_IP_PRI_CONNTRACK + 1,
+	},
+	{
+		.hook		= lemonade_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP_PRI_CONNTRACK + 1,
+	},
+	{
+		.hook		= lemonade_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_POST_ROUTING,
+		.priority	= NF_IP_PRI_CONNTRACK_CONFIRM - 1,
+	},
+	{
+		.hook		= lemonade_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP_PRI_CONNTRACK_CONFIRM - 1,
+	},
+	{
+		.hook		= lemonade_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= NF_IP6_PRI_CONNTRACK + 1,
+	},
+	{
+		.hook		= lemonade_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP6_PRI_CONNTRACK + 1,
+	},
+	{
+		.hook		= lemonade_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_POST_ROUTING,
+		.priority	= NF_IP6_PRI_LAST - 1,
+	},
+	{
+		/* IPv6 confirms at LAST - 1 on LOCAL_IN */
+		.hook		= lemonade_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP6_PRI_LAST - 2,
+	},
+};
+
+int lemonade_hooks_register(struct net *net)
+{
+	int err;
+
+	err = nf_ct_netns_get(net, NFPROTO_INET);
+	if (err)
+		return err;
+	err = nf_register_net_hooks(net, lemonade_ops, ARRAY_SIZE(lemonade_ops));
+	if (err)
+		nf_ct_netns_put(net, NFPROTO_INET);
+	return err;
+}
+
+void lemonade_hooks_unregister(struct net *net)
+{
+	nf_unregister_net_hooks(net, lemonade_ops, ARRAY_SIZE(lemonade_ops));
+	nf_ct_netns_put(net, NFPROTO_INET);
+}
+
+void lemonade_scan_kick(struct lemonade_net *ln, unsigned long delay)
+{
+	if (!test_bit(LEMONADE_F_DYING, &ln->flags))
+		mod_delayed_work(system_wq, &ln->scan, delay);
+}
+
+/* ---- table walks (process context) ---- */
+
+struct walk {
+	struct net *net;
+	const struct lemonade_cfg *cfg;
+	u32 now;
+	u32 *stamps;		/* estimated time of last activity */
+	unsigned int n, cap;
+	u32 cutoff;
+	unsigned int todo;	/* recycle budget */
+	unsigned int done;
+};
+
+/*
+ * When did @ct last carry traffic? Its expiry minus the budget the last
+ * packet gave it: the larger of our pin and conntrack's own ESTABLISHED
+ * timeout (a timeout policy's, if one is attached).
+ */
+static u32 last_seen(const struct nf_conn *ct, const struct lemonade_pin *pin)
+{
+	const unsigned int *timeouts = nf_ct_timeout_lookup(ct);
+	u32 own, budget;
+
+	if (!timeouts)
+		timeouts = nf_tcp_pernet(nf_ct_net(ct))->timeouts;
+	own = timeouts[TCP_CONNTRACK_ESTABLISHED];
+	budget = max(own, pin->set);
+	return READ_ONCE(ct->timeout) - budget;
+}
+
+static const struct lemonade_pin *walk_match(struct nf_conn *ct,
+					     struct walk *w)
+{
+	if (!net_eq(nf_ct_net(ct), w->net) || !flow_established(ct))
+		return NULL;
+	return flow_pin(w->cfg, ct);
+}
+
+static int collect_idle(struct nf_conn *ct, void *data)
+{
+	struct walk *w = data;
+	const struct lemonade_pin *pin = walk_match(ct, w);
+
+	if (pin && w->n < w->cap)
+		w->stamps[w->n++] = last_seen(ct, pin);
+	return 0;
+}
+
+static int recycle_idle(struct nf_conn *ct, void *data)
+{
+	struct walk *w = data;
+	const struct lemonade_pin *pin;
+
+	if (w->done >= w->todo)
+		return 0;
+	pin = walk_match(ct, w);
+	if (!pin || (s32)(last_seen(ct, pin) - w->cutoff) > 0)
+		return 0;
+	w->done++;
+	return 1;
+}
+
+/* Oldest first; stamps lie in the past, compared relative to now. */
+static int cmp_age(const void *a, const void *b, const void *priv)
+{
+	u32 now = *(const u32 *)priv;
+	s32 da = (s32)(*(const u32 *)a - now);
+	s32 db = (s32)(*(const u32 *)b - now);
+
+	return da < db ? -1 : da > db;
+}
+
+static void recycle(struct lemonade_net *ln, const struct lemonade_cfg *cfg)
+{
+	unsigned int max = READ_ONCE(nf_conntrack_max);
+	unsigned int count = lemonade_ct_count(ln->net);
+	unsigned int low = (u64)max * cfg->low_water / 100;
+	struct walk w = { .net = ln->net, .cfg = cfg };
+
+	if (!max || (u64)count * 100 <= (u64)max * cfg->high_water)
+		return;
+	w.todo = count - low;
+	w.cap = count + 64;
+	w.stamps = kvmalloc_array(w.cap, sizeof(u32), GFP_KERNEL);
+	if (!w.stamps)
+		return;
+	lemonade_ct_iterate(ln->net, collect_idle, &w);
+	if (w.n) {
+		w.now = nfct_time_stamp;
+		sort_r(w.stamps, w.n, sizeof(u32), cmp_age, NULL, &w.now);
+		w.cutoff = w.stamps[min(w.todo, w.n) - 1];
+		lemonade_ct_iterate(ln->net, recycle_idle, &w);
+		lemonade_count(ln, LEMONADE_STAT_A_RECYCLED, w.done);
+	}
+	kvfree(w.stamps);
+	if (w.done)
+		pr_info_ratelimited("table at %u of %u entries: released %u idle listed flows\n",
+				    count, max, w.done);
+}
+
+static int rearm_unlimited(struct nf_conn *ct, void *data)
+{
+	struct walk *w = data;
+	const struct lemonade_pin *pin = walk_match(ct, w);
+
+	if (!pin || !pin->unlimited || nf_ct_is_dying(ct) ||
+	    !nf_ct_is_confirmed(ct) || nf_ct_expires(ct) >= LEMONADE_REARM_BELOW)
+		return 0;
+	WRITE_ONCE(ct->timeout, nfct_time_stamp + pin->set);
+	w->done++;
+	return 0;
+}
+
+static struct lemonade_cfg *cfg_snapshot(struct lemonade_net *ln)
+{
+	struct lemonade_cfg *cfg;
+
+	mutex_lock(&ln->lock);
+	cfg = rcu_dereference_protected(ln->cfg, lockdep_is_held(&ln->lock));
+	cfg = kmemdup(cfg, sizeof(*cfg), GFP_KERNEL);
+	mutex_unlock(&ln->lock);
+	return cfg;
+}
+
+void lemonade_scan_work(struct work_struct *work)
+{
+	struct lemonade_net *ln = container_of(to_delayed_work(work),
+					       struct lemonade_net, scan);
+	struct lemonade_cfg *cfg = cfg_snapshot(ln);
+	struct walk w = { .net = ln->net };
+
+	if (!cfg)
+		return;
+	w.cfg = cfg;
+	if (cfg->enabled && test_bit(LEMONADE_F_PRESSURE, &ln->flags))
+		recycle(ln, cfg);
+	clear_bit(LEMONADE_F_PRESSURE, &ln->flags);
+	if (cfg->enabled && cfg->any_unlimited) {
+		lemonade_ct_iterate(ln->net, rearm_unlimited, &w);
+		lemonade_count(ln, LEMONADE_STAT_A_REARMED, w.done);
+		lemonade_scan_kick(ln, READ_ONCE(lemonade_scan_interval) * HZ);
+	}
+	kfree(cfg);
+}
+
+static int release_pinned(struct nf_conn *ct, void *data)
+{
+	struct walk *w = data;
+	const unsigned int *timeouts;
+	u32 own;
+
+	if (!walk_match(ct, w) || !nf_ct_is_confirmed(ct))
+		return 0;
+	timeouts = nf_ct_timeout_lookup(ct);
+	if (!timeouts)
+		timeouts = nf_tcp_pernet(nf_ct_net(ct))->timeouts;
+	own = timeouts[TCP_CONNTRACK_ESTABLISHED];
+	if (nf_ct_expires(ct) > own) {
+		WRITE_ONCE(ct->timeout, nfct_time_stamp + own);
+		w->done++;
+	}
+	return 0;
+}
+
+/*
+ * The module leaves a live netns (rmmod): hand pinned flows back to
+ * conntrack's own timeout so nothing outlives the policy that set it.
+ */
+void lemonade_release_flows(struct lemonade_net *ln)
+{
+	struct lemonade_cfg *cfg = cfg_snapshot(ln);
+	struct walk w = { .net = ln->net };
+
+	if (!cfg)
+		return;
+	w.cfg = cfg;
+	lemonade_ct_iterate(ln->net, release_pinned, &w);
+	lemonade_count(ln, LEMONADE_STAT_A_RELEASED_UNLOAD, w.done);
+	if (w.done)
+		pr_info("released %u pinned flows to conntrack's own timeouts\n",
+			w.done);
+	kfree(cfg);
+}
