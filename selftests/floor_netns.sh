@@ -1,0 +1,20 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Configuration is per netns: the gateway lists only port 8143, while the
+# client namespace keeps the defaults. Each follows its own configuration.
+source "$(dirname "$0")/lib.sh"
+
+topo_up
+lemonade_load
+ip netns exec "$C" sysctl -qw \
+	net.netfilter.nf_conntrack_tcp_timeout_established=$VENDOR_EST
+serve_start 143 8143
+ip netns exec "$G" lemonctl port del 143 || fail "lemonctl port del 143"
+ip netns exec "$G" lemonctl port add 8143 proto none || fail "lemonctl port add 8143"
+hold "$C" n $S4 143,8143 2
+expect_timeouts "$G" ipv4 8143 $FLOOR $((FLOOR + 60)) "gateway lists 8143"
+expect_timeouts "$G" ipv4 143 1 $VENDOR_EST "gateway no longer lists 143"
+expect_timeouts "$C" ipv4 143 $FLOOR $((FLOOR + 60)) "client netns keeps the defaults"
+expect_timeouts "$C" ipv4 8143 1 $VENDOR_EST "client netns does not list 8143"
+exit $ret

@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A flow opened before the module is loaded is covered from its next
+# packet: it keeps conntrack's 600 s until then, and at least 7440 s after.
+source "$(dirname "$0")/lib.sh"
+
+topo_up
+serve_start 143 587 674
+hold "$C" pre $S4 143,587,674 3
+hold "$C" pre6 $S6 143,587,674 3
+expect_timeouts "$G" ipv4 143 1 $VENDOR_EST "before insmod"
+lemonade_load
+expect_timeouts "$G" ipv4 143 1 $VENDOR_EST "after insmod, before the next packet"
+ping_flows pre || fail "round trip on the pre-existing IPv4 flows"
+ping_flows pre6 || fail "round trip on the pre-existing IPv6 flows"
+for fam in ipv4 ipv6; do
+	for p in 143 587 674; do
+		expect_timeouts "$G" $fam $p $FLOOR $((FLOOR + 60)) "pre-existing flow after its next packet"
+	done
+done
+exit $ret

@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# timeout=0 (unlimited): an idle flow holds the largest timeout conntrack
+# can store (INT_MAX jiffies, 99 days at HZ=250, at least 24 days at any
+# HZ) and is re-armed before it runs out.
+#
+# Method: nobody can wait weeks, so the test advances the flow's clock
+# instead: it rewrites the entry's remaining timeout to 60 s with
+# ctnetlink (conntrack -U), which is exactly what an idle flow looks like
+# weeks later. No packet is sent afterwards (the gateway's forward
+# counter proves it); the module's background scan (scan_interval=1 here,
+# 600 s by default) must raise it back to the maximum.
+source "$(dirname "$0")/lib.sh"
+
+DAYS20=$((20 * 86400))
+topo_up
+lemonade_load timeout=0 scan_interval=1
+serve_start 143 587 674
+hold "$C" un $S4 143,587,674 3
+for p in 143 587 674; do
+	expect_timeouts "$G" ipv4 $p $DAYS20 $((200 * 86400)) "unlimited idle flow"
+done
+
+fwd_packets() {
+	ip netns exec "$G" nft list counter inet filter fwd_est | awk '/packets/ { print $2 }'
+}
+before=$(fwd_packets)
+rearmed0=$(counter "$G" rearmed 2>/dev/null || echo 0)
+ip netns exec "$G" conntrack -U -p tcp --dport 143 -t 60 >/dev/null 2>&1
+t=$(ct_timeouts "$G" ipv4 143)
+if [ "${t:-999999999}" -le 60 ]; then
+	pass "flow advanced to the end of its stored timeout (${t}s left)"
+else
+	fail "could not advance the flow's timeout (${t:-none}s left)"
+fi
+if wait_for 15 sh -c "[ \"\$(ip netns exec $G conntrack -L -p tcp --dport 143 2>/dev/null | awk '{print \$3}')\" -ge $DAYS20 ]"; then
+	pass "idle unlimited flow re-armed to $(ct_timeouts "$G" ipv4 143)s without traffic"
+else
+	fail "idle unlimited flow not re-armed ($(ct_timeouts "$G" ipv4 143)s left)"
+fi
+after=$(fwd_packets)
+if [ "$before" = "$after" ]; then
+	pass "no packet crossed the gateway meanwhile ($after forwarded)"
+else
+	fail "traffic crossed the gateway ($before -> $after): re-arm not proven"
+fi
+rearmed=$(counter "$G" rearmed 2>/dev/null || echo 0)
+if [ "$rearmed" -gt "$rearmed0" ]; then
+	pass "rearmed counter moved ($rearmed0 -> $rearmed)"
+else
+	fail "rearmed counter did not move ($rearmed0 -> $rearmed)"
+fi
+exit $ret

@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the QEMU guest: installs the freshly built module for the
+# guest kernel, then runs every selftest script, kselftest-runner style
+# (TAP 13; exit 4 = SKIP), each under a time limit. Writes the summary to
+# $LEMONADE_OUT/summary as "<passed> <failed> <skipped>".
+#
+# usage: guest.sh [TEST...]   (default: every selftests/*.sh but helpers)
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+OUT=${LEMONADE_OUT:-/tmp}
+PER_TEST_TIMEOUT=${LEMONADE_TEST_TIMEOUT:-300}
+export PATH="$REPO/tool:/usr/sbin:/sbin:/usr/bin:/bin"
+
+kver=$(uname -r)
+mkdir -p "/lib/modules/$kver/updates"
+cp "$REPO/kmod/nf_lemonade.ko" "/lib/modules/$kver/updates/"
+depmod -a "$kver"
+modprobe nf_conntrack
+
+if [ $# -eq 0 ]; then
+	set -- $(cd "$HERE" && ls *.sh | grep -v -e '^lib.sh$' -e '^guest.sh$' \
+		-e '^run.sh$' -e '^demo.sh$' -e '^checkpatch.sh$' -e '^install-deps.sh$')
+fi
+echo "TAP version 13"
+echo "1..$#"
+n=0 passed=0 failed=0 skipped=0
+for t in "$@"; do
+	n=$((n + 1))
+	echo "# selftests: nf_lemonade: $t"
+	start=$(date +%s)
+	timeout -k 10 "$PER_TEST_TIMEOUT" bash "$HERE/$t" 2>&1 | sed 's/^/# /'
+	rc=${PIPESTATUS[0]}
+	secs=$(($(date +%s) - start))
+	case $rc in
+	0) echo "ok $n selftests: nf_lemonade: $t (${secs}s)"; passed=$((passed + 1)) ;;
+	4) echo "ok $n selftests: nf_lemonade: $t # SKIP"; skipped=$((skipped + 1)) ;;
+	124) echo "not ok $n selftests: nf_lemonade: $t # TIMEOUT $PER_TEST_TIMEOUT seconds"; failed=$((failed + 1)) ;;
+	*) echo "not ok $n selftests: nf_lemonade: $t # exit=$rc"; failed=$((failed + 1)) ;;
+	esac
+	# a test must leave no module and no namespace behind
+	if grep -q '^nf_lemonade ' /proc/modules; then
+		rmmod nf_lemonade
+	fi
+done
+echo "$passed $failed $skipped" > "$OUT/summary"
+echo "# guest: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

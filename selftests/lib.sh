@@ -1,0 +1,201 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared helpers for the nf_lemonade selftests (kselftest conventions:
+# exit 0 pass, 1 fail, 4 skip; PASS:/FAIL: lines on stdout).
+#
+# Topology built by topo_up (documentation ranges only):
+#
+#   client ($C)              gateway ($G)                 server ($S)
+#   c0 192.0.2.2/24  ---  gc 192.0.2.1   gs 198.51.100.1  ---  s0 198.51.100.2/24
+#      2001:db8:1::2/64      2001:db8:1::1  2001:db8:2::1        2001:db8:2::2/64
+#
+# The gateway forwards, runs conntrack through an nft forward chain and has
+# nf_conntrack_tcp_timeout_established=600 (a common vendor setting).
+#
+# LEMONADE_STOCK=1 runs every test without the module: each one must fail.
+
+set -u
+ksft_pass=0
+ksft_fail=1
+ksft_skip=4
+ret=0
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+PY=/usr/bin/python3
+PEER="$HERE/peer.py"
+FLOOR=7440
+VENDOR_EST=600
+STOCK=${LEMONADE_STOCK:-0}
+TMPD=$(mktemp -d /tmp/lemonade-test.XXXXXX)
+NS_LIST=()
+BG_PIDS=()
+export PATH="$REPO/tool:/usr/sbin:/sbin:/usr/bin:/bin:$PATH"
+
+C4=192.0.2.2 G4C=192.0.2.1 G4S=198.51.100.1 S4=198.51.100.2
+C6=2001:db8:1::2 G6C=2001:db8:1::1 G6S=2001:db8:2::1 S6=2001:db8:2::2
+
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; ret=1; }
+info() { echo "# $*"; }
+
+checktool() {
+	if ! eval "$1" >/dev/null 2>&1; then
+		echo "SKIP: could not $2"
+		exit $ksft_skip
+	fi
+}
+
+# setup_ns VAR...: create namespaces with unique names, lo up
+setup_ns() {
+	local v name
+	for v in "$@"; do
+		name="$v-$(mktemp -u XXXXXX)"
+		ip netns add "$name" || exit $ksft_skip
+		ip -n "$name" link set lo up
+		NS_LIST+=("$name")
+		printf -v "$v" '%s' "$name"
+	done
+}
+
+cleanup() {
+	local p n
+	for p in "${BG_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${BG_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	for n in "${NS_LIST[@]}"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$n" 2>/dev/null
+	done
+	lemonade_unload
+	rm -rf "$TMPD"
+}
+trap cleanup EXIT
+
+lemonade_load() {
+	[ "$STOCK" = 1 ] && { info "stock Linux: module not loaded"; return 0; }
+	modprobe nf_lemonade "$@" || { echo "FAIL: modprobe nf_lemonade $*"; exit $ksft_fail; }
+}
+
+lemonade_unload() {
+	if grep -q '^nf_lemonade ' /proc/modules; then
+		rmmod nf_lemonade
+	fi
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s, at most SECONDS
+wait_for() {
+	local n=$(($1 * 10)); shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+topo_up() {
+	setup_ns C G S
+	ip link add c0 netns "$C" type veth peer name gc netns "$G"
+	ip link add s0 netns "$S" type veth peer name gs netns "$G"
+	ip -n "$C" addr add $C4/24 dev c0
+	ip -n "$C" addr add $C6/64 dev c0 nodad
+	ip -n "$G" addr add $G4C/24 dev gc
+	ip -n "$G" addr add $G6C/64 dev gc nodad
+	ip -n "$G" addr add $G4S/24 dev gs
+	ip -n "$G" addr add $G6S/64 dev gs nodad
+	ip -n "$S" addr add $S4/24 dev s0
+	ip -n "$S" addr add $S6/64 dev s0 nodad
+	for l in "$C c0" "$G gc" "$G gs" "$S s0"; do
+		set -- $l
+		ip -n "$1" link set "$2" up
+	done
+	ip -n "$C" route add default via $G4C
+	ip -n "$C" -6 route add default via $G6C
+	ip -n "$S" route add default via $G4S
+	ip -n "$S" -6 route add default via $G6S
+	ip netns exec "$G" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "$G" sysctl -qw net.ipv6.conf.all.forwarding=1
+	ip netns exec "$G" nft -f - <<-EOF
+	table inet filter {
+		counter fwd_est { }
+		chain forward {
+			type filter hook forward priority filter; policy accept;
+			ct state established,related counter name fwd_est accept
+			ct state new accept
+		}
+	}
+	EOF
+	ip netns exec "$G" sysctl -qw \
+		net.netfilter.nf_conntrack_tcp_timeout_established=$VENDOR_EST
+}
+
+# serve_start PORT...: real TCP servers in $S
+serve_start() {
+	ip netns exec "$S" $PY "$PEER" serve "$@" --lifetime 1500 &
+	BG_PIDS+=($!)
+	local p
+	for p in "$@"; do
+		wait_for 20 sh -c "ip netns exec $S ss -Htln 'sport = :$p' | grep -q ." ||
+			{ echo "FAIL: server on port $p did not start"; exit $ksft_fail; }
+	done
+}
+
+# hold NS NAME ADDR PORTS COUNT [peer.py options]: idle connections from NS
+hold() {
+	local ns=$1 name=$2 addr=$3 ports=$4 count=$5
+	shift 5
+	ip netns exec "$ns" $PY "$PEER" hold --addr "$addr" --ports "$ports" \
+		--count "$count" --out "$TMPD/$name" "$@" &
+	BG_PIDS+=($!)
+	eval "PID_$name=$!"
+	wait_for 600 test -s "$TMPD/$name.ready" ||
+		{ echo "FAIL: client $name never became ready"; exit $ksft_fail; }
+}
+
+# ping_flows NAME: one round trip on every connection of a hold client
+ping_flows() {
+	local pid
+	eval "pid=\$PID_$1"
+	rm -f "$TMPD/$1.ping"
+	kill -USR1 "$pid"
+	wait_for 30 test -s "$TMPD/$1.ping" || { fail "$1: ping timed out"; return 1; }
+	! grep -qv PONG "$TMPD/$1.ping"
+}
+
+# ct_timeouts NS FAMILY DPORT: remaining seconds of each matching entry
+ct_timeouts() {
+	ip netns exec "$1" conntrack -L -f "$2" -p tcp --dport "$3" 2>/dev/null |
+		awk '{ print $3 }'
+}
+
+# expect_timeouts NS FAMILY DPORT MIN MAX WHAT: every entry within [MIN, MAX]
+expect_timeouts() {
+	local ns=$1 fam=$2 port=$3 min=$4 max=$5 what=$6 t n=0 bad=0
+	for t in $(ct_timeouts "$ns" "$fam" "$port"); do
+		n=$((n + 1))
+		if [ "$t" -lt "$min" ] || [ "$t" -gt "$max" ]; then
+			bad=1
+		fi
+	done
+	if [ "$n" -eq 0 ]; then
+		fail "$what: no conntrack entry for $fam tcp/$port"
+	elif [ "$bad" -eq 0 ]; then
+		pass "$what: $fam tcp/$port remaining $(ct_timeouts "$ns" "$fam" "$port" | tr '\n' ' ')s (want $min..$max)"
+	else
+		fail "$what: $fam tcp/$port remaining $(ct_timeouts "$ns" "$fam" "$port" | tr '\n' ' ')s (want $min..$max)"
+	fi
+}
+
+# counter NS NAME: one counter of the module in NS
+counter() {
+	ip netns exec "$1" lemonctl -j stats | $PY -c "import json,sys; print(json.load(sys.stdin)['$2'])"
+}
+
+checktool "conntrack --version" "run conntrack"
+checktool "nft --version" "run nft"
+checktool "$PY -c 'import socket'" "run python3"

@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Real TCP peers for the nf_lemonade selftests.
+
+serve PORT...      listen on [::]:PORT (v4 and v6) for each port; every
+                   connection answers "PING\\n" with "PONG\\n" and on
+                   "DRIP\\n" sends 1000 bytes every 0.2 s for 30 s.
+hold ...           open connections one after another, record their local
+                   ports, write READY and keep them idle until SIGTERM.
+                   SIGUSR1: PING every connection (one round trip each).
+                   SIGUSR2: send DRIP on every connection.
+Every wait is bounded; a process lives at most --lifetime seconds.
+"""
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+
+def serve_conn(conn):
+    conn.settimeout(600)
+    buf = b""
+    try:
+        while True:
+            data = conn.recv(4096)
+            if not data:
+                return
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line == b"PING":
+                    conn.sendall(b"PONG\n")
+                elif line == b"DRIP":
+                    threading.Thread(target=drip, args=(conn,),
+                                     daemon=True).start()
+    except OSError:
+        return
+
+
+def drip(conn):
+    end = time.time() + 30
+    try:
+        while time.time() < end:
+            conn.send(b"x" * 1000)
+            time.sleep(0.2)
+    except OSError:
+        pass
+
+
+def listener(port):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", port))
+    s.listen(512)
+    while True:
+        conn, _ = s.accept()
+        threading.Thread(target=serve_conn, args=(conn,), daemon=True).start()
+
+
+def cmd_serve(args):
+    for p in args.ports:
+        threading.Thread(target=listener, args=(p,), daemon=True).start()
+    time.sleep(args.lifetime)
+
+
+def cmd_hold(args):
+    socks = []
+    ports = args.ports
+    failed = 0
+    with open(args.out, "w") as out:
+        for i in range(args.count):
+            port = ports[i % len(ports)]
+            fam = socket.AF_INET6 if ":" in args.addr else socket.AF_INET
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            if args.recverr:
+                if fam == socket.AF_INET:
+                    s.setsockopt(socket.IPPROTO_IP, 11, 1)      # IP_RECVERR
+                else:
+                    s.setsockopt(socket.IPPROTO_IPV6, 25, 1)    # IPV6_RECVERR
+            s.settimeout(args.connect_timeout)
+            try:
+                s.connect((args.addr, port))
+            except OSError as e:
+                failed += 1
+                out.write("FAIL %d %s\n" % (port, e))
+                out.flush()
+                s.close()
+                if args.stop_on_fail:
+                    break
+                continue
+            socks.append(s)
+            out.write("OK %d %d\n" % (port, s.getsockname()[1]))
+            out.flush()
+    with open(args.out + ".ready", "w") as r:
+        r.write("READY %d %d\n" % (len(socks), failed))
+
+    def ping(*_):
+        res = []
+        for s in socks:
+            try:
+                s.settimeout(10)
+                s.sendall(b"PING\n")
+                res.append("PONG" if s.recv(5) == b"PONG\n" else "BAD")
+            except OSError as e:
+                res.append("ERR %s" % e)
+        with open(args.out + ".ping", "w") as f:
+            f.write("\n".join(res) + "\n")
+
+    def dripreq(*_):
+        for s in socks:
+            try:
+                s.sendall(b"DRIP\n")
+            except OSError:
+                pass
+        open(args.out + ".drip", "w").close()
+
+    signal.signal(signal.SIGUSR1, ping)
+    signal.signal(signal.SIGUSR2, dripreq)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    end = time.time() + args.lifetime
+    while time.time() < end:
+        time.sleep(0.2)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sv = sub.add_parser("serve")
+    sv.add_argument("ports", type=int, nargs="+")
+    sv.add_argument("--lifetime", type=int, default=1200)
+    h = sub.add_parser("hold")
+    h.add_argument("--addr", required=True)
+    h.add_argument("--ports", type=lambda s: [int(x) for x in s.split(",")],
+                   required=True)
+    h.add_argument("--count", type=int, default=1)
+    h.add_argument("--out", required=True)
+    h.add_argument("--connect-timeout", type=float, default=5)
+    h.add_argument("--stop-on-fail", action="store_true")
+    h.add_argument("--recverr", action="store_true")
+    h.add_argument("--lifetime", type=int, default=1200)
+    args = ap.parse_args()
+    {"serve": cmd_serve, "hold": cmd_hold}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: the whole test suite on a fresh Debian 12 machine, as root.
+# Installs what it needs, builds the module for the Debian kernel it is
+# going to boot (bookworm's 6.1 unless LEMONADE_KERNEL says otherwise) and
+# the tool with sanitizers, runs the userspace unit tests on the host, then
+# boots that kernel under QEMU and runs every selftest in network
+# namespaces inside the guest. Any WARN/BUG/oops/lockdep line in the
+# guest's dmesg fails the run. Ends with "N passed, N failed".
+#
+# usage: selftests/run.sh [TEST.sh...]
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+cd "$REPO" || exit 1
+LABEL=${LEMONADE_KERNEL:-6.1}
+OUT=$REPO/build/check
+passed=0 failed=0
+
+summary() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+step() { # step NAME CMD...: a host-side test step counted like a test
+	echo "# $1"
+	if "${@:2}"; then
+		echo "ok - $1"; passed=$((passed + 1))
+	else
+		echo "not ok - $1"; failed=$((failed + 1))
+	fi
+}
+
+"$HERE/install-deps.sh" || { failed=1; summary; }
+kernel=$("$HERE/vm/kernel.sh" fetch "$LABEL") || { echo "Error: cannot fetch kernel $LABEL"; failed=1; summary; }
+eval "$kernel"
+echo "# guest kernel $KVER"
+
+step "module builds for $KVER without warnings" \
+	sh -c "make -s kmod KVER=$KVER 2>&1 | tee build-kmod.log; ! grep -q -e warning -e error build-kmod.log && test -f kmod/nf_lemonade.ko"
+rm -f build-kmod.log
+step "lemonctl builds with -Werror and sanitizers" make -s -C tool SANITIZE=1
+if [ -f tool/tests/test_duration.c ] || grep -q '^test:' tool/Makefile 2>/dev/null; then
+	step "userspace unit tests (sanitizers)" make -s -C tool test SANITIZE=1
+fi
+[ -f kmod/nf_lemonade.ko ] || summary
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+"$HERE/vm/run.sh" --kver "$KVER" --out "$OUT" -- selftests/guest.sh "$@"
+vmrc=$?
+if [ -s "$OUT/summary" ]; then
+	read -r gp gf _ < "$OUT/summary"
+	passed=$((passed + gp))
+	failed=$((failed + gf))
+else
+	echo "FAIL: the guest produced no summary (rc $vmrc)"
+	failed=$((failed + 1))
+fi
+if [ -e "$OUT/dmesg-bad" ]; then
+	echo "FAIL: warnings in the guest's dmesg:"
+	sed 's/^/#   /' "$OUT/dmesg-bad"
+	failed=$((failed + 1))
+fi
+summary
