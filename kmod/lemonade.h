@@ -107,6 +107,12 @@ void lemonade_scan_work(struct work_struct *work);
 void lemonade_scan_kick(struct lemonade_net *ln, unsigned long delay);
 void lemonade_release_flows(struct lemonade_net *ln);
 
+/* offload.c */
+struct nf_conn;
+bool lemonade_flow_mark(struct nf_conn *ct);
+int lemonade_offload_init(void);
+void lemonade_offload_exit(void);
+
 /* netlink.c */
 int lemonade_genl_init(void);
 void lemonade_genl_exit(void);

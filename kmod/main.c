@@ -80,9 +80,12 @@ static int __init lemonade_init(void)
 	err = lemonade_params_check();
 	if (err)
 		return err;
-	err = register_pernet_subsys(&lemonade_net_ops);
+	err = lemonade_offload_init();
 	if (err)
 		return err;
+	err = register_pernet_subsys(&lemonade_net_ops);
+	if (err)
+		goto err_offload;
 	err = lemonade_genl_init();
 	if (err)
 		goto err_pernet;
@@ -91,6 +94,8 @@ static int __init lemonade_init(void)
 
 err_pernet:
 	unregister_pernet_subsys(&lemonade_net_ops);
+err_offload:
+	lemonade_offload_exit();
 	return err;
 }
 
@@ -98,6 +103,7 @@ static void __exit lemonade_exit(void)
 {
 	lemonade_genl_exit();
 	unregister_pernet_subsys(&lemonade_net_ops);
+	lemonade_offload_exit();
 	/* kfree_rcu of replaced configs must finish before the text goes */
 	rcu_barrier();
 	pr_info("nf_lemonade unloaded\n");

@@ -103,8 +103,12 @@ static unsigned int lemonade_hook(void *priv, struct sk_buff *skb,
 	cfg = rcu_dereference(ln->cfg);
 	if (unlikely(!cfg || !cfg->enabled))
 		return NF_ACCEPT;
-	if (ctinfo == IP_CT_NEW && !nf_ct_is_confirmed(ct))
+	if (ctinfo == IP_CT_NEW && !nf_ct_is_confirmed(ct)) {
 		check_pressure(ln, cfg);
+		if (nf_ct_protonum(ct) == IPPROTO_TCP && flow_pin(cfg, ct) &&
+		    lemonade_flow_mark(ct))
+			lemonade_count(ln, LEMONADE_STAT_A_MARKED, 1);
+	}
 	/* ICMP errors are RELATED to the flow they quote: never a refresh */
 	if (ctinfo == IP_CT_RELATED || ctinfo == IP_CT_RELATED_REPLY)
 		return NF_ACCEPT;

@@ -111,6 +111,8 @@ enum lemonade_proto {
  * PRESSURE_EVENTS:  times the table crossed the high-water mark
  * RELEASED_UNLOAD:  pinned flows handed back to conntrack's own timeout
  *                   when the module left the netns (rmmod)
+ * MARKED:           new flows on listed ports marked with the "lemonade"
+ *                   conntrack helper, which keeps them out of flow offload
  */
 enum lemonade_stat_attr {
 	LEMONADE_STAT_A_UNSPEC,
@@ -120,6 +122,7 @@ enum lemonade_stat_attr {
 	LEMONADE_STAT_A_RECYCLED,
 	LEMONADE_STAT_A_PRESSURE_EVENTS,
 	LEMONADE_STAT_A_RELEASED_UNLOAD,
+	LEMONADE_STAT_A_MARKED,
 	__LEMONADE_STAT_A_MAX
 };
 #define LEMONADE_STAT_A_MAX (__LEMONADE_STAT_A_MAX - 1)

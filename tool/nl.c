@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+
+#include "lemonctl.h"
+#include "nl.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+const struct nla_policy lemonade_policy[LEMONADE_A_MAX + 1] = {
+	[LEMONADE_A_VERSION]	= { .type = NLA_STRING },
+	[LEMONADE_A_ENABLED]	= { .type = NLA_U8 },
+	[LEMONADE_A_TIMEOUT]	= { .type = NLA_U32 },
+	[LEMONADE_A_HIGH_WATER]	= { .type = NLA_U8 },
+	[LEMONADE_A_LOW_WATER]	= { .type = NLA_U8 },
+	[LEMONADE_A_PORTS]	= { .type = NLA_NESTED },
+	[LEMONADE_A_PORT]	= { .type = NLA_NESTED },
+	[LEMONADE_A_FORCE]	= { .type = NLA_FLAG },
+	[LEMONADE_A_STATS]	= { .type = NLA_NESTED },
+};
+
+const struct nla_policy lemonade_port_policy[LEMONADE_PORT_A_MAX + 1] = {
+	[LEMONADE_PORT_A_PORT]		= { .type = NLA_U16 },
+	[LEMONADE_PORT_A_PROTO]		= { .type = NLA_U8 },
+	[LEMONADE_PORT_A_TIMEOUT]	= { .type = NLA_U32 },
+};
+
+const struct nla_policy lemonade_stat_policy[LEMONADE_STAT_A_MAX + 1] = {
+	[LEMONADE_STAT_A_PINNED]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_REARMED]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_RECYCLED]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_PRESSURE_EVENTS]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_RELEASED_UNLOAD]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_MARKED]		= { .type = NLA_U64 },
+};
+
+static struct nl_sock *sk;
+static int family = -1;
+
+/* State of one request/response exchange. */
+struct txn {
+	bool done;
+	int error;		/* positive errno from the kernel */
+	bool has_msg, has_offs;
+	char msg[512];
+	uint32_t offs;
+	nl_reply_fn fn;
+	void *arg;
+	bool reply_failed;
+};
+
+/* Like "ip -n": the socket is opened inside the named netns. */
+static int enter_netns(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		lemon_err("cannot open network namespace \"%s\": %s (see: ip netns list)",
+			  name, strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		lemon_err("cannot enter network namespace \"%s\": %s",
+			  name, strerror(errno));
+		close(fd);
+		return EXIT_FAIL;
+	}
+	close(fd);
+	return EXIT_OK;
+}
+
+static int nl_last_err;	/* libnl error behind -EPROTO, for the message */
+
+static int open_socket(void)
+{
+	int one = 1;
+	int err;
+
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	err = genl_connect(sk);
+	if (err < 0)
+		goto fail;
+	/* Best effort: old kernels lack them and we then print strerror. */
+	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK,
+		   &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_CAP_ACK,
+		   &one, sizeof(one));
+	err = genl_ctrl_resolve(sk, LEMONADE_GENL_NAME);
+	if (err < 0)
+		goto fail;
+	family = err;
+	return 0;
+fail:
+	nl_socket_free(sk);
+	sk = NULL;
+	nl_last_err = err;
+	return err == -NLE_OBJ_NOTFOUND ? -ENOENT : -EPROTO;
+}
+
+int lemon_nl_open_quiet(void)
+{
+	if (sk)
+		return 0;
+	if (opts.netns && enter_netns(opts.netns))
+		return -EINVAL;
+	return open_socket();
+}
+
+int lemon_nl_open(void)
+{
+	int err;
+
+	if (sk)
+		return EXIT_OK;
+	if (opts.netns && enter_netns(opts.netns))
+		return EXIT_FAIL;
+	err = open_socket();
+	if (!err)
+		return EXIT_OK;
+	if (err == -ENOENT)
+		lemon_err("nf_lemonade is not loaded (try: modprobe nf_lemonade)");
+	else if (err == -ENOMEM)
+		lemon_err("out of memory");
+	else
+		lemon_err("cannot reach generic netlink to look up \"%s\": %s",
+			  LEMONADE_GENL_NAME, nl_geterror(nl_last_err));
+	return EXIT_FAIL;
+}
+
+void lemon_nl_close(void)
+{
+	if (sk)
+		nl_socket_free(sk);
+	sk = NULL;
+}
+
+struct nl_msg *lemon_nl_request(uint8_t cmd)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
+				 NLM_F_REQUEST | NLM_F_ACK, cmd,
+				 LEMONADE_GENL_VERSION)) {
+		nlmsg_free(msg);
+		lemon_err("out of memory");
+		return NULL;
+	}
+	return msg;
+}
+
+struct nlattr *lemon_nl_nest_start(struct nl_msg *msg, int type)
+{
+	struct nlattr *nest = nla_nest_start(msg, type);
+
+	if (nest)
+		nest->nla_type |= NLA_F_NESTED;
+	return nest;
+}
+
+/* Extended ACK TLVs follow the nlmsgerr (and the echoed request unless
+ * NETLINK_CAP_ACK capped it). */
+static void parse_ext_ack(struct nlmsghdr *nlh, struct txn *t)
+{
+	struct nlmsgerr *err = nlmsg_data(nlh);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t len = nlh->nlmsg_len;
+	size_t ack_len = NLMSG_HDRLEN + sizeof(*err);
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || len < ack_len)
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+		if (err->msg.nlmsg_len < NLMSG_HDRLEN)
+			return;
+		ack_len += err->msg.nlmsg_len - NLMSG_HDRLEN;
+	}
+	ack_len = NLMSG_ALIGN(ack_len);
+	if (len <= ack_len)
+		return;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
+		      (struct nlattr *)((char *)nlh + ack_len),
+		      (int)(len - ack_len), NULL) < 0)
+		return;
+	if (tb[NLMSGERR_ATTR_MSG] && nla_len(tb[NLMSGERR_ATTR_MSG]) > 0) {
+		const char *s = nla_data(tb[NLMSGERR_ATTR_MSG]);
+		size_t n = strnlen(s, (size_t)nla_len(tb[NLMSGERR_ATTR_MSG]));
+
+		if (n >= sizeof(t->msg))
+			n = sizeof(t->msg) - 1;
+		memcpy(t->msg, s, n);
+		t->msg[n] = '\0';
+		/* iproute2 style: no trailing newline or full stop doubling */
+		while (n && (t->msg[n - 1] == '\n' || t->msg[n - 1] == ' '))
+			t->msg[--n] = '\0';
+		t->has_msg = n > 0;
+	}
+	if (tb[NLMSGERR_ATTR_OFFS] &&
+	    nla_len(tb[NLMSGERR_ATTR_OFFS]) >= (int)sizeof(uint32_t)) {
+		t->offs = nla_get_u32(tb[NLMSGERR_ATTR_OFFS]);
+		t->has_offs = true;
+	}
+}
+
+static int err_cb(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)err - NLMSG_HDRLEN);
+	struct txn *t = arg;
+
+	(void)nla;
+	t->error = err->error < 0 ? -err->error : err->error;
+	parse_ext_ack(nlh, t);
+	t->done = true;
+	return NL_STOP;
+}
+
+static int ack_cb(struct nl_msg *msg, void *arg)
+{
+	struct txn *t = arg;
+
+	parse_ext_ack(nlmsg_hdr(msg), t);
+	if (t->has_msg)
+		lemon_warn("%s", t->msg);
+	t->has_msg = false;
+	t->has_offs = false;
+	t->done = true;
+	return NL_STOP;
+}
+
+static int finish_cb(struct nl_msg *msg, void *arg)
+{
+	struct txn *t = arg;
+
+	(void)msg;
+	t->done = true;
+	return NL_STOP;
+}
+
+static int valid_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[LEMONADE_A_MAX + 1];
+	struct txn *t = arg;
+	int err;
+
+	if (!t->fn)
+		return NL_OK;
+	err = genlmsg_parse(nlmsg_hdr(msg), 0, tb, LEMONADE_A_MAX,
+			    (struct nla_policy *)lemonade_policy);
+	if (err < 0) {
+		lemon_err("malformed reply from nf_lemonade: %s",
+			  nl_geterror(err));
+		t->reply_failed = true;
+		return NL_SKIP;
+	}
+	if (t->fn(tb, t->arg))
+		t->reply_failed = true;
+	return NL_OK;
+}
+
+static bool attr_contains(const struct nlattr *a, const char *base,
+			  uint32_t offs)
+{
+	size_t start = (size_t)((const char *)a - base);
+
+	return offs >= start && offs < start + a->nla_len;
+}
+
+static void port_path(struct nlattr *nest, const char *base, uint32_t offs,
+		      struct nl_attr_path *path)
+{
+	struct nlattr *a;
+	int rem;
+
+	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) == LEMONADE_PORT_A_PORT &&
+		    nla_len(a) >= (int)sizeof(uint16_t))
+			path->port = nla_get_u16(a);
+		if (attr_contains(a, base, offs))
+			path->port_attr = nla_type(a);
+	}
+}
+
+static void find_path(struct nl_msg *msg, uint32_t offs,
+		      struct nl_attr_path *path)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct genlmsghdr *gnlh = nlmsg_data(nlh);
+	const char *base = (const char *)nlh;
+	struct nlattr *a, *b;
+	int rem, rem2;
+
+	path->attr = 0;
+	path->port_attr = 0;
+	path->port = -1;
+	nla_for_each_attr(a, genlmsg_attrdata(gnlh, 0),
+			  genlmsg_attrlen(gnlh, 0), rem) {
+		if (!attr_contains(a, base, offs))
+			continue;
+		path->attr = nla_type(a);
+		if (path->attr == LEMONADE_A_PORT) {
+			port_path(a, base, offs, path);
+		} else if (path->attr == LEMONADE_A_PORTS) {
+			nla_for_each_nested(b, a, rem2)
+				if (attr_contains(b, base, offs))
+					port_path(b, base, offs, path);
+		}
+		return;
+	}
+}
+
+void lemon_nl_path_words(const struct nl_attr_path *path, char *buf, size_t len)
+{
+	const char *s = "";
+
+	switch (path->attr) {
+	case LEMONADE_A_ENABLED:
+		s = "enable";
+		break;
+	case LEMONADE_A_TIMEOUT:
+		s = "timeout";
+		break;
+	case LEMONADE_A_HIGH_WATER:
+		s = "pressure high";
+		break;
+	case LEMONADE_A_LOW_WATER:
+		s = "pressure low";
+		break;
+	case LEMONADE_A_FORCE:
+		s = "force";
+		break;
+	case LEMONADE_A_PORTS:
+	case LEMONADE_A_PORT:
+		if (path->port < 0) {
+			s = "port";
+			break;
+		}
+		snprintf(buf, len, "port %d%s", path->port,
+			 path->port_attr == LEMONADE_PORT_A_PROTO ? " proto" :
+			 path->port_attr == LEMONADE_PORT_A_TIMEOUT ? " timeout" :
+			 "");
+		return;
+	}
+	snprintf(buf, len, "%s", s);
+}
+
+static void default_where(const struct nl_attr_path *path, void *arg,
+			  char *buf, size_t len)
+{
+	char words[64];
+
+	(void)arg;
+	lemon_nl_path_words(path, words, sizeof(words));
+	if (words[0])
+		snprintf(buf, len, " (in \"%s\")", words);
+}
+
+int lemon_nl_transact(struct nl_msg *msg, nl_reply_fn fn, void *arg,
+		nl_where_fn where, void *where_arg)
+{
+	struct txn t = { .fn = fn, .arg = arg };
+	char suffix[256] = "";
+	struct nl_cb *cb;
+	int ret = EXIT_FAIL;
+	int err;
+
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb) {
+		lemon_err("out of memory");
+		goto out;
+	}
+	nl_cb_err(cb, NL_CB_CUSTOM, err_cb, &t);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, &t);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, &t);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &t);
+
+	err = nl_send_auto(sk, msg);
+	if (err < 0) {
+		lemon_err("cannot send a request to nf_lemonade: %s",
+			  nl_geterror(err));
+		goto out;
+	}
+	while (!t.done) {
+		err = nl_recvmsgs(sk, cb);
+		if (err < 0 && !t.error) {
+			lemon_err("cannot read the answer of nf_lemonade: %s",
+				  nl_geterror(err));
+			goto out;
+		}
+	}
+
+	if (!t.error) {
+		ret = t.reply_failed ? EXIT_FAIL : EXIT_OK;
+		goto out;
+	}
+	if (t.has_offs) {
+		struct nl_attr_path path;
+
+		/*
+		 * Only an offset inside a port entry is taken as naming the
+		 * culprit: for whole-request checks the module points at
+		 * some attribute of the request, not at the one at fault.
+		 */
+		find_path(msg, t.offs, &path);
+		if (path.attr && path.port_attr)
+			(where ? where : default_where)(&path, where_arg,
+							 suffix, sizeof(suffix));
+	}
+	if (t.error == EPERM)
+		lemon_err("Operation not permitted (changing lemonade configuration needs CAP_NET_ADMIN in this network namespace)");
+	else if (t.has_msg)
+		lemon_err("%s%s", t.msg, suffix);
+	else if (t.error == EOPNOTSUPP)
+		lemon_err("Operation not supported (the loaded nf_lemonade does not know this request; is it older than lemonctl %s?)",
+			  LEMONADE_VERSION);
+	else
+		lemon_err("%s%s", strerror(t.error), suffix);
+out:
+	if (cb)
+		nl_cb_put(cb);
+	nlmsg_free(msg);
+	return ret;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LEMONCTL_NL_H
+#define LEMONCTL_NL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+#include <linux/lemonade.h>
+
+/* Where an extack offset points in our own request. */
+struct nl_attr_path {
+	int attr;	/* LEMONADE_A_*, 0 if the offset matched nothing */
+	int port_attr;	/* LEMONADE_PORT_A_* inside a port nest, or 0 */
+	int port;	/* the port of that nest, or -1 */
+};
+
+/* Reply handler: tb[] parsed with lemonade_policy. Return 0, or -1 after
+ * printing an error. */
+typedef int (*nl_reply_fn)(struct nlattr **tb, void *arg);
+/* Writes a suffix naming what produced the rejected attribute; called
+ * only for an attribute inside a port entry (see lemon_nl_transact). */
+typedef void (*nl_where_fn)(const struct nl_attr_path *path, void *arg,
+			    char *buf, size_t len);
+
+extern const struct nla_policy lemonade_policy[LEMONADE_A_MAX + 1];
+extern const struct nla_policy lemonade_port_policy[LEMONADE_PORT_A_MAX + 1];
+extern const struct nla_policy lemonade_stat_policy[LEMONADE_STAT_A_MAX + 1];
+
+/* Enter opts.netns, open the socket and resolve the family; prints the
+ * error and returns EXIT_FAIL on failure. */
+int lemon_nl_open(void);
+/* Same without printing: 0, -ENOENT if the family is missing, -errno. */
+int lemon_nl_open_quiet(void);
+void lemon_nl_close(void);
+
+/* A request for cmd with NLM_F_REQUEST|NLM_F_ACK, or NULL (printed). */
+struct nl_msg *lemon_nl_request(uint8_t cmd);
+/* nla_nest_start() that always sets NLA_F_NESTED (older libnl did not). */
+struct nlattr *lemon_nl_nest_start(struct nl_msg *msg, int type);
+/* Sends msg (consumed), calls fn for each reply, waits for the ACK.
+ * Returns EXIT_OK or EXIT_FAIL (error printed). where may be NULL. */
+int lemon_nl_transact(struct nl_msg *msg, nl_reply_fn fn, void *arg,
+		nl_where_fn where, void *where_arg);
+/* "timeout", "pressure high", "port 993 timeout"... ("" if unknown). */
+void lemon_nl_path_words(const struct nl_attr_path *path, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,411 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lemonctl against tests/nlmock.so, an LD_PRELOAD stand-in for the kernel
+# side that follows uapi/linux/lemonade.h. This checks what the tool puts
+# on the wire and how it reads the answers, on hosts that cannot load
+# nf_lemonade. It does not replace the selftests against the real module.
+#
+# LEMONCTL=path/to/lemonctl NLMOCK=path/to/nlmock.so ./mock.sh
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+LEMONCTL=${LEMONCTL:-$here/../lemonctl}
+NLMOCK=${NLMOCK:-$here/nlmock.so}
+LEMONADE_VERSION=${LEMONADE_VERSION:-0.1.0}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if ! command -v jq >/dev/null; then
+	echo "SKIP: mock.sh needs jq"
+	exit 4
+fi
+
+export NLMOCK_STATE=$tmp/state NLMOCK_LOG=$tmp/log
+# The mock comes before the sanitizer runtime in the preload order.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+
+pass=0
+fail=0
+
+ok() {
+	pass=$((pass + 1))
+	printf 'PASS: %s\n' "$1"
+}
+
+ko() {
+	fail=$((fail + 1))
+	printf 'FAIL: %s\n' "$1"
+	shift
+	[ $# -gt 0 ] && printf '  %s\n' "$@"
+}
+
+# lc ARGS...: run lemonctl on the mock; sets rc, out, err.
+lc() {
+	LD_PRELOAD=$NLMOCK "$LEMONCTL" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+
+reset_state() {
+	rm -f "$NLMOCK_STATE" "$NLMOCK_LOG"
+	touch "$NLMOCK_LOG"
+}
+
+# expect NAME RC STDOUT STDERR: exact comparison of the last lc.
+expect() {
+	local name=$1 want_rc=$2 want_out=$3 want_err=$4
+
+	if [ "$rc" = "$want_rc" ] && [ "$out" = "$want_out" ] &&
+	   [ "$err" = "$want_err" ]; then
+		ok "$name"
+	else
+		ko "$name" "exit $rc (want $want_rc)" "stdout: $out" \
+			"want:   $want_out" "stderr: $err" "want:   $want_err"
+	fi
+}
+
+# expect_json NAME JQ-FILTER: last stdout is valid JSON and the filter holds.
+expect_json() {
+	if [ "$rc" = 0 ] && [ -z "$err" ] &&
+	   jq -e "$2" <"$tmp/out" >/dev/null 2>"$tmp/jqerr"; then
+		ok "$1"
+	else
+		ko "$1" "exit $rc" "stdout: $out" "stderr: $err" \
+			"jq: $(cat "$tmp/jqerr")"
+	fi
+}
+
+# expect_log NAME LINES...: the requests since the last reset_log, exactly.
+expect_log() {
+	local name=$1 want got
+	shift
+	want=$(printf '%s\n' "$@")
+	got=$(cat "$NLMOCK_LOG")
+	if [ "$got" = "${want%$'\n'}" ] || { [ $# = 0 ] && [ -z "$got" ]; }; then
+		ok "$name: requests on the wire"
+	else
+		ko "$name: requests on the wire" "got:" "$got" "want:" "$want"
+	fi
+}
+
+reset_log() {
+	: >"$NLMOCK_LOG"
+}
+
+G='GET_CONFIG flags=0x5 version=1'
+
+# --- show ------------------------------------------------------------
+reset_state
+lc show
+expect "show text" 0 "enabled on timeout 2h4m pressure high 90% low 80%
+port 143 proto imap timeout 2h4m (global)
+port 587 proto smtp timeout 2h4m (global)
+port 674 proto acap timeout 2h4m (global)" ""
+expect_log "show" "$G"
+
+lc
+expect "no object is show" 0 "$(LD_PRELOAD=$NLMOCK "$LEMONCTL" show)" ""
+
+lc -j show
+expect_json "show -j schema" '
+	(keys == ["enabled","ports","pressure","timeout"]) and
+	.enabled == true and .timeout == 7440 and
+	.pressure == {"high":90,"low":80} and
+	.ports == [
+		{"port":143,"proto":"imap","timeout":7440,"own_timeout":false},
+		{"port":587,"proto":"smtp","timeout":7440,"own_timeout":false},
+		{"port":674,"proto":"acap","timeout":7440,"own_timeout":false}]'
+compact=$out
+lc -j -p show
+expect_json "show -j -p is valid" '.enabled == true'
+if [ "$(jq -c . <<<"$out")" = "$compact" ] && [ "$(wc -l <<<"$out")" -gt 1 ]; then
+	ok "-p only changes the layout"
+else
+	ko "-p only changes the layout" "$out"
+fi
+lc --json --pretty show
+expect_json "long options" '.timeout == 7440'
+lc show -j
+expect_json "-j after the command" '.timeout == 7440'
+
+# --- set ---------------------------------------------------------------
+reset_log
+lc set timeout 3h enable off
+expect "set timeout 3h enable off" 0 "" ""
+expect_log "set" "$G" "SET_CONFIG flags=0x5 version=1 ENABLED=0 TIMEOUT=10800"
+lc show
+expect "show after set" 0 "enabled off timeout 3h pressure high 90% low 80%
+port 143 proto imap timeout 3h (global)
+port 587 proto smtp timeout 3h (global)
+port 674 proto acap timeout 3h (global)" ""
+
+reset_log
+lc set timeout unlimited enable on pressure low 70% high 95
+expect "set unlimited" 0 "" ""
+expect_log "set unlimited" "$G" "SET_CONFIG flags=0x5 version=1 ENABLED=1 TIMEOUT=0 HIGH=95 LOW=70"
+lc -j show
+expect_json "unlimited in JSON" '.timeout == "unlimited" and
+	.ports[0].timeout == "unlimited" and .ports[0].own_timeout == false and
+	.pressure == {"high":95,"low":70}'
+lc show
+expect "unlimited in text" 0 "enabled on timeout unlimited pressure high 95% low 70%
+port 143 proto imap timeout unlimited (global)
+port 587 proto smtp timeout unlimited (global)
+port 674 proto acap timeout unlimited (global)" ""
+
+reset_log
+lc set timeout 600
+expect "refused below 7440 without force" 1 "" \
+	"Error: timeout 600 is below RFC 5382 REQ-5's minimum of 7440 seconds (add \"force\" to override)"
+expect_log "nothing sent when refused locally"
+lc set timeout 10m force
+expect "forced" 0 "" ""
+expect_log "forced: no read first" "SET_CONFIG flags=0x5 version=1 TIMEOUT=600 FORCE"
+
+# The module checks the whole result of every change, so a floor forced
+# earlier would make every later change fail: lemonctl carries FORCE.
+reset_log
+lc set enable off
+expect "change with a forced global floor" 0 "" ""
+lc port add 995
+expect "port add with a forced global floor" 0 "" ""
+lc port del 995
+expect "port del with a forced global floor" 0 "" ""
+expect_log "FORCE carried for the forced global floor" \
+	"$G" "SET_CONFIG flags=0x5 version=1 ENABLED=0 FORCE" \
+	"$G" "ADD_PORT flags=0x5 version=1 PORT=995 FORCE" \
+	"$G" "DEL_PORT flags=0x5 version=1 PORT=995 FORCE"
+reset_log
+lc set timeout 2h4m
+lc set enable on
+expect_log "no FORCE once the floor is replaced" \
+	"$G" "SET_CONFIG flags=0x5 version=1 TIMEOUT=7440" \
+	"$G" "SET_CONFIG flags=0x5 version=1 ENABLED=1"
+lc port add 2000 timeout 10m force
+reset_log
+lc port flush
+lc port add 2000 timeout 10m force
+lc port add 2001
+lc port add 2000
+lc port del 2001
+expect_log "FORCE carried for a forced port floor, not for its own entry" \
+	"$G" "SET_CONFIG flags=0x5 version=1 PORTS=[]" \
+	"ADD_PORT flags=0x5 version=1 PORT=2000/t600 FORCE" \
+	"$G" "ADD_PORT flags=0x5 version=1 PORT=2001 FORCE" \
+	"$G" "ADD_PORT flags=0x5 version=1 PORT=2000" \
+	"$G" "DEL_PORT flags=0x5 version=1 PORT=2001"
+
+reset_log
+lc set pressure low 95
+expect "kernel refusal with extack" 1 "" \
+	'Error: pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)'
+lc set pressure high 60
+expect "kernel refusal, pressure" 1 "" \
+	'Error: pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)'
+
+reset_log
+lc config set enable off
+expect "config set" 0 "" ""
+expect_log "config set" "$G" "SET_CONFIG flags=0x5 version=1 ENABLED=0"
+
+# --- port --------------------------------------------------------------
+reset_state
+reset_log
+lc port add 993 proto imap timeout 1d
+expect "port add" 0 "" ""
+lc port add 995
+expect "port add, port only" 0 "" ""
+lc port add 2525 proto smtp timeout 5m force
+expect "port add forced" 0 "" ""
+lc port add 2526 timeout 5m
+expect "port add below 7440" 1 "" \
+	"Error: timeout 300 for port 2526 is below RFC 5382 REQ-5's minimum of 7440 seconds (add \"force\" to override)"
+expect_log "port add" \
+	"$G" "ADD_PORT flags=0x5 version=1 PORT=993/imap/t86400" \
+	"$G" "ADD_PORT flags=0x5 version=1 PORT=995" \
+	"ADD_PORT flags=0x5 version=1 PORT=2525/smtp/t300 FORCE"
+lc port
+expect "port list" 0 "port 143 proto imap timeout 2h4m (global)
+port 587 proto smtp timeout 2h4m (global)
+port 674 proto acap timeout 2h4m (global)
+port 993 proto imap timeout 1d
+port 995 proto none timeout 2h4m (global)
+port 2525 proto smtp timeout 5m" ""
+lc -j port list
+expect_json "port list -j" 'length == 6 and
+	.[3] == {"port":993,"proto":"imap","timeout":86400,"own_timeout":true} and
+	.[5].timeout == 300 and .[5].own_timeout == true'
+lc port show
+expect "port show = port list" 0 "$(LD_PRELOAD=$NLMOCK "$LEMONCTL" port list)" ""
+
+reset_log
+lc port del 993
+expect "port del" 0 "" ""
+lc port del 993
+expect "port del, not listed" 1 "" 'Error: port is not listed'
+# (port 2525 carries a forced floor, hence FORCE)
+expect_log "port del" "$G" "DEL_PORT flags=0x5 version=1 PORT=993 FORCE" \
+	"$G" "DEL_PORT flags=0x5 version=1 PORT=993 FORCE" \
+	"  -> error -2: port is not listed"
+lc port add 1
+expect "kernel refusal inside a port nest" 1 "" 'Error: mock refuses port 1 (in "port 1")'
+
+reset_log
+lc port flush
+expect "port flush" 0 "" ""
+expect_log "port flush" "$G" "SET_CONFIG flags=0x5 version=1 PORTS=[]"
+lc -j show
+expect_json "no ports" '.ports == []'
+lc port list
+expect "empty port list" 0 "" ""
+lc -j port list
+expect_json "empty port list -j" '. == []'
+
+# --- stats -------------------------------------------------------------
+reset_state
+lc stats
+expect "stats" 0 "pinned 12
+rearmed 3
+recycled 4
+pressure_events 1
+released_unload 18446744073709551615
+marked 7" ""
+lc -j stats
+expect_json "stats -j" '(keys == ["marked","pinned","pressure_events","rearmed","recycled","released_unload"]) and
+	.pinned == 12 and .rearmed == 3 and .recycled == 4 and .pressure_events == 1 and
+	.marked == 7'
+if grep -q '"released_unload":18446744073709551615,' <<<"$out"; then
+	ok "u64 counters print in full"
+else
+	ko "u64 counters print in full" "$out"
+fi
+reset_log
+lc stats reset
+expect "stats reset" 0 "" ""
+expect_log "stats reset" "RESET_STATS flags=0x5 version=1"
+lc -j stats
+expect_json "counters zeroed" '[.[]] == [0,0,0,0,0,0]'
+
+# --- batch -------------------------------------------------------------
+reset_state
+cat >"$tmp/b1" <<'B'
+# a whole configuration
+port flush
+set enable on timeout 3h pressure high 95 low 85
+
+port add 143 proto imap
+port add 993 proto imap timeout unlimited   # IMAPS
+port add 25 timeout 1h force
+port del 25
+port add 587 proto smtp timeout 1d
+B
+reset_log
+lc -b "$tmp/b1"
+expect "batch" 0 "" ""
+expect_log "batch folds into one SET_CONFIG" "$G" \
+	"SET_CONFIG flags=0x5 version=1 ENABLED=1 TIMEOUT=10800 HIGH=95 LOW=85 PORTS=[143/imap,587/smtp/t86400,993/imap/t0] FORCE"
+lc show
+expect "after batch" 0 "enabled on timeout 3h pressure high 95% low 85%
+port 143 proto imap timeout 3h (global)
+port 587 proto smtp timeout 1d
+port 993 proto imap timeout unlimited" ""
+
+reset_log
+printf 'set enable off\n' | LD_PRELOAD=$NLMOCK "$LEMONCTL" -b - 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 0 ] && [ ! -s "$tmp/err" ]; then ok "batch from stdin"; else ko "batch from stdin" "$(cat "$tmp/err")"; fi
+expect_log "batch keeps the rest, no FORCE" "$G" \
+	"SET_CONFIG flags=0x5 version=1 ENABLED=0 TIMEOUT=10800 HIGH=95 LOW=85 PORTS=[143/imap,587/smtp/t86400,993/imap/t0]"
+
+# a floor forced earlier is carried over, so FORCE is sent again
+lc port add 2000 timeout 10m force
+printf 'set enable on\n' >"$tmp/b2"
+reset_log
+lc -b "$tmp/b2"
+expect "batch over a forced floor" 0 "" ""
+expect_log "carried-over forced floor sends FORCE" "$G" \
+	"SET_CONFIG flags=0x5 version=1 ENABLED=1 TIMEOUT=10800 HIGH=95 LOW=85 PORTS=[143/imap,587/smtp/t86400,993/imap/t0,2000/none/t600] FORCE"
+
+# save, change everything, restore: identical configuration
+lc save
+expect "save" 0 "port flush
+set enable on timeout 10800 pressure high 95 low 85
+port add 143 proto imap
+port add 587 proto smtp timeout 86400
+port add 993 proto imap timeout unlimited
+port add 2000 proto none timeout 600 force" ""
+printf '%s\n' "$out" >"$tmp/saved"
+before=$(LD_PRELOAD=$NLMOCK "$LEMONCTL" -j show)
+lc set enable off timeout 1d pressure high 50 low 10
+lc port flush
+lc port add 4190 proto acap
+reset_log
+lc -b "$tmp/saved"
+expect "restore from save" 0 "" ""
+after=$(LD_PRELOAD=$NLMOCK "$LEMONCTL" -j show)
+if [ "$before" = "$after" ]; then ok "save round trip"; else ko "save round trip" "$before" "$after"; fi
+if [ "$(grep -c '^SET_CONFIG' "$NLMOCK_LOG")" = 1 ]; then ok "restore is one request"; else ko "restore is one request" "$(cat "$NLMOCK_LOG")"; fi
+
+# errors found while folding: exit 1, nothing changed
+reset_log
+printf 'set enable off\nport del 4444\n' >"$tmp/b3"
+lc -b "$tmp/b3"
+expect "batch del of an unlisted port" 1 "" \
+	"Error: $tmp/b3:2: port 4444 is not listed, so it cannot be deleted (see: lemonctl port list)"
+expect_log "nothing but the read" "$G"
+printf 'set pressure high 80\n' >"$tmp/b4"
+lc -b "$tmp/b4"
+expect "batch pressure" 1 "" "Error: $tmp/b4:1: pressure low 85% must be below high 80%"
+{
+	echo "port flush"
+	for p in $(seq 1001 1065); do echo "port add $p"; done
+} >"$tmp/b5"
+lc -b "$tmp/b5"
+expect "batch with too many ports" 1 "" \
+	"Error: $tmp/b5:66: cannot add port 1065: at most 64 ports per network namespace"
+printf 'set enable off\n\n# the kernel says no\nport add 1 proto imap\n' >"$tmp/b6"
+reset_log
+lc -b "$tmp/b6"
+expect "kernel refusal names the batch line" 1 "" \
+	"Error: mock refuses port 1 (in \"port 1\", $tmp/b6:4)"
+reset_log
+printf 'set enable off\nport frob\n' >"$tmp/b7"
+lc -b "$tmp/b7"
+expect "batch parse error" 2 "" \
+	"Error: $tmp/b7:2: unknown command \"frob\" for \"port\" (a batch line is one of: set, port add, port del or port flush)"
+expect_log "parse errors send nothing"
+printf 'set enable off\nport add 5 timeout 1h\n' >"$tmp/b8"
+lc -b "$tmp/b8"
+expect "batch floor check" 1 "" \
+	"Error: $tmp/b8:2: timeout 3600 for port 5 is below RFC 5382 REQ-5's minimum of 7440 seconds (add \"force\" to override)"
+expect_log "floor errors send nothing"
+
+# --- errors, warnings, version -------------------------------------------
+NLMOCK_EPERM=1 lc set enable on
+expect "EPERM" 1 "" "Error: Operation not permitted (changing lemonade configuration needs CAP_NET_ADMIN in this network namespace)"
+NLMOCK_EPERM=1 lc port flush
+expect "EPERM on port flush" 1 "" "Error: Operation not permitted (changing lemonade configuration needs CAP_NET_ADMIN in this network namespace)"
+NLMOCK_WARN=1 lc set enable on
+expect "extack warning on success" 0 "" "Warning: mock warning"
+NLMOCK_NOCAP=1 lc port del 7
+expect "uncapped error echo" 1 "" 'Error: port is not listed'
+NLMOCK_NOEXTACK=1 lc port del 7
+expect "no extack: strerror" 1 "" 'Error: No such file or directory'
+NLMOCK_NOFAMILY=1 lc show
+expect "module missing" 1 "" "Error: nf_lemonade is not loaded (try: modprobe nf_lemonade)"
+NLMOCK_NOFAMILY=1 lc -V
+expect "-V, module missing" 0 "lemonctl $LEMONADE_VERSION module not loaded" ""
+lc -V
+expect "-V" 0 "lemonctl $LEMONADE_VERSION module 0.1.0-mock" ""
+
+if grep -v '^  ->' "$NLMOCK_LOG" | grep -qv 'flags=0x5 version=1'; then
+	ko "every request is REQUEST|ACK, version 1" "$(cat "$NLMOCK_LOG")"
+else
+	ok "every request is REQUEST|ACK, version 1"
+fi
+
+echo "mock: $pass passed, $fail failed"
+[ "$fail" = 0 ]
