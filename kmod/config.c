@@ -72,32 +72,55 @@ static int cmp_port(const void *a, const void *b)
 	return (int)pa->port - (int)pb->port;
 }
 
-/*
- * Validate @cfg and derive its hot-path fields. On error *@msg says what
- * is wrong and @cfg must not be used.
- */
-int lemonade_cfg_check(struct lemonade_cfg *cfg, bool force, const char **msg)
+/* A floor below RFC 5382's minimum that this change does not introduce. */
+static bool floor_kept(const struct lemonade_cfg *old, u16 port, u32 secs)
 {
 	unsigned int i;
 
+	if (!old)
+		return false;
+	if (!port)
+		return old->timeout == secs;
+	for (i = 0; i < old->nports; i++)
+		if (old->ports[i].port == port)
+			return old->ports[i].own_timeout &&
+			       old->ports[i].timeout == secs;
+	return false;
+}
+
+/*
+ * Validate @cfg and derive its hot-path fields. A floor below RFC 5382's
+ * minimum needs @force unless @old already had it (a change elsewhere
+ * must not trip over it). On error *@msg says what is wrong, *@what which
+ * part of the configuration, and @cfg must not be used.
+ */
+int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg *old,
+		       bool force, const char **msg, enum lemonade_part *what)
+{
+	unsigned int i;
+
+	*what = LEMONADE_PART_PORTS;
 	if (cfg->nports > LEMONADE_MAX_PORTS) {
 		*msg = "too many ports (at most 64)";
 		return -E2BIG;
 	}
+	*what = LEMONADE_PART_MARKS;
 	if (cfg->low_water >= cfg->high_water || cfg->high_water > 100 ||
 	    !cfg->low_water) {
 		*msg = "pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)";
 		return -EINVAL;
 	}
+	*what = LEMONADE_PART_TIMEOUT;
 	if (cfg->timeout > max_floor()) {
 		*msg = "timeout too long to store in conntrack; use unlimited (0)";
 		return -ERANGE;
 	}
 	if (cfg->timeout && cfg->timeout < LEMONADE_RFC5382_MIN_TIMEOUT &&
-	    !force) {
+	    !force && !floor_kept(old, 0, cfg->timeout)) {
 		*msg = "timeout below 7440 s violates RFC 5382 REQ-5; set force to override";
 		return -EINVAL;
 	}
+	*what = LEMONADE_PART_PORTS;
 	sort(cfg->ports, cfg->nports, sizeof(cfg->ports[0]), cmp_port, NULL);
 	cfg->any_unlimited = !cfg->timeout;
 	for (i = 0; i < cfg->nports; i++) {
@@ -121,7 +144,8 @@ int lemonade_cfg_check(struct lemonade_cfg *cfg, bool force, const char **msg)
 			return -ERANGE;
 		}
 		if (p->own_timeout && secs &&
-		    secs < LEMONADE_RFC5382_MIN_TIMEOUT && !force) {
+		    secs < LEMONADE_RFC5382_MIN_TIMEOUT && !force &&
+		    !floor_kept(old, p->port, secs)) {
 			*msg = "port timeout below 7440 s violates RFC 5382 REQ-5; set force to override";
 			return -EINVAL;
 		}
@@ -135,6 +159,7 @@ int lemonade_cfg_check(struct lemonade_cfg *cfg, bool force, const char **msg)
 struct lemonade_cfg *lemonade_cfg_default(void)
 {
 	struct lemonade_cfg *cfg;
+	enum lemonade_part what;
 	const char *msg;
 	unsigned int i;
 
@@ -151,7 +176,7 @@ struct lemonade_cfg *lemonade_cfg_default(void)
 		cfg->ports[i].proto = default_proto(ports[i]);
 	}
 	/* parameters were validated at load time */
-	if (WARN_ON(lemonade_cfg_check(cfg, true, &msg))) {
+	if (WARN_ON(lemonade_cfg_check(cfg, NULL, true, &msg, &what))) {
 		kfree(cfg);
 		return NULL;
 	}
@@ -161,6 +186,7 @@ struct lemonade_cfg *lemonade_cfg_default(void)
 int lemonade_params_check(void)
 {
 	struct lemonade_cfg *cfg;
+	enum lemonade_part what;
 	const char *msg = NULL;
 	unsigned int i;
 	int err;
@@ -178,7 +204,7 @@ int lemonade_params_check(void)
 	cfg->nports = nports;
 	for (i = 0; i < nports; i++)
 		cfg->ports[i].port = ports[i];
-	err = lemonade_cfg_check(cfg, true, &msg);
+	err = lemonade_cfg_check(cfg, NULL, true, &msg, &what);
 	kfree(cfg);
 	if (err) {
 		pr_err("invalid module parameters: %s\n", msg);

@@ -68,6 +68,7 @@ struct lemonade_net {
 	u64 stats_base[LEMONADE_NSTATS];	/* under lock */
 	struct delayed_work scan;
 	unsigned long flags;
+	unsigned long pressure_after;	/* jiffies; no pass before this */
 };
 
 /* lemonade_net.flags */
@@ -92,8 +93,14 @@ static inline void lemonade_count(struct lemonade_net *ln, int attr,
 
 /* config.c */
 struct lemonade_cfg *lemonade_cfg_default(void);
-int lemonade_cfg_check(struct lemonade_cfg *cfg, bool force,
-		       const char **msg);
+enum lemonade_part {
+	LEMONADE_PART_TIMEOUT,
+	LEMONADE_PART_MARKS,
+	LEMONADE_PART_PORTS,
+};
+
+int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg *old,
+		       bool force, const char **msg, enum lemonade_part *what);
 const struct lemonade_port *lemonade_cfg_find(const struct lemonade_cfg *cfg,
 					      u16 port, unsigned int *idx);
 void lemonade_cfg_replace(struct lemonade_net *ln, struct lemonade_cfg *cfg);

@@ -24,6 +24,7 @@ static int __net_init lemonade_net_init(struct net *net)
 	int err;
 
 	ln->net = net;
+	ln->pressure_after = jiffies;
 	mutex_init(&ln->lock);
 	INIT_DELAYED_WORK(&ln->scan, lemonade_scan_work);
 	ln->stats = alloc_percpu(struct lemonade_stats);

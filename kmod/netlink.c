@@ -140,21 +140,41 @@ static int parse_port(const struct nlattr *attr, struct lemonade_port *p,
 	return 0;
 }
 
-/* Validate @cfg, then publish it; on error nothing changes. */
+/*
+ * Validate @cfg, then publish it; on error nothing changes and the
+ * extended ACK points at the attribute that carried the bad part (@port
+ * for a port command).
+ */
 static int commit(struct lemonade_net *ln, struct lemonade_cfg *cfg,
-		  struct genl_info *info, const struct nlattr *bad)
+		  struct genl_info *info, const struct nlattr *port)
 {
+	const struct lemonade_cfg *old;
+	struct nlattr **tb = info->attrs;
+	enum lemonade_part what;
+	const struct nlattr *bad;
 	const char *msg = NULL;
 	int err;
 
-	err = lemonade_cfg_check(cfg, !!info->attrs[LEMONADE_A_FORCE], &msg);
-	if (err) {
-		lemonade_extack(info->extack, bad, msg);
-		kfree(cfg);
-		return err;
+	old = rcu_dereference_protected(ln->cfg, lockdep_is_held(&ln->lock));
+	err = lemonade_cfg_check(cfg, old, !!tb[LEMONADE_A_FORCE], &msg, &what);
+	if (!err) {
+		lemonade_cfg_replace(ln, cfg);
+		return 0;
 	}
-	lemonade_cfg_replace(ln, cfg);
-	return 0;
+	switch (what) {
+	case LEMONADE_PART_TIMEOUT:
+		bad = tb[LEMONADE_A_TIMEOUT];
+		break;
+	case LEMONADE_PART_MARKS:
+		bad = tb[LEMONADE_A_LOW_WATER] ?: tb[LEMONADE_A_HIGH_WATER];
+		break;
+	default:
+		bad = port ?: tb[LEMONADE_A_PORTS];
+		break;
+	}
+	lemonade_extack(info->extack, bad, msg);
+	kfree(cfg);
+	return err;
 }
 
 static struct lemonade_cfg *cfg_copy(struct lemonade_net *ln)
@@ -168,7 +188,7 @@ static int lemonade_set_config(struct sk_buff *skb, struct genl_info *info)
 {
 	struct lemonade_net *ln = info_ln(info);
 	struct nlattr **tb = info->attrs;
-	const struct nlattr *bad = NULL, *attr;
+	const struct nlattr *attr;
 	struct lemonade_cfg *cfg;
 	int rem, err = 0;
 
@@ -180,21 +200,14 @@ static int lemonade_set_config(struct sk_buff *skb, struct genl_info *info)
 	}
 	if (tb[LEMONADE_A_ENABLED])
 		cfg->enabled = nla_get_u8(tb[LEMONADE_A_ENABLED]);
-	if (tb[LEMONADE_A_TIMEOUT]) {
+	if (tb[LEMONADE_A_TIMEOUT])
 		cfg->timeout = nla_get_u32(tb[LEMONADE_A_TIMEOUT]);
-		bad = tb[LEMONADE_A_TIMEOUT];
-	}
-	if (tb[LEMONADE_A_HIGH_WATER]) {
+	if (tb[LEMONADE_A_HIGH_WATER])
 		cfg->high_water = nla_get_u8(tb[LEMONADE_A_HIGH_WATER]);
-		bad = tb[LEMONADE_A_HIGH_WATER];
-	}
-	if (tb[LEMONADE_A_LOW_WATER]) {
+	if (tb[LEMONADE_A_LOW_WATER])
 		cfg->low_water = nla_get_u8(tb[LEMONADE_A_LOW_WATER]);
-		bad = tb[LEMONADE_A_LOW_WATER];
-	}
 	if (tb[LEMONADE_A_PORTS]) {
 		cfg->nports = 0;
-		bad = tb[LEMONADE_A_PORTS];
 		nla_for_each_nested(attr, tb[LEMONADE_A_PORTS], rem) {
 			if (nla_type(attr) != LEMONADE_A_PORT) {
 				NL_SET_ERR_MSG_ATTR(info->extack, attr,
@@ -218,7 +231,7 @@ static int lemonade_set_config(struct sk_buff *skb, struct genl_info *info)
 			goto out;
 		}
 	}
-	err = commit(ln, cfg, info, bad);
+	err = commit(ln, cfg, info, NULL);
 out:
 	mutex_unlock(&ln->lock);
 	return err;

@@ -77,7 +77,8 @@ static void check_pressure(struct lemonade_net *ln,
 {
 	unsigned int max = READ_ONCE(nf_conntrack_max);
 
-	if (!max || test_bit(LEMONADE_F_PRESSURE, &ln->flags))
+	if (!max || test_bit(LEMONADE_F_PRESSURE, &ln->flags) ||
+	    time_before(jiffies, READ_ONCE(ln->pressure_after)))
 		return;
 	if ((u64)lemonade_ct_count(ln->net) * 100 <=
 	    (u64)max * cfg->high_water)
@@ -274,6 +275,10 @@ static int cmp_age(const void *a, const void *b, const void *priv)
 	return da < db ? -1 : da > db;
 }
 
+/*
+ * One pass; a table that stays above the mark with nothing left to
+ * release (it is full of other flows) is not walked again for a second.
+ */
 static void recycle(struct lemonade_net *ln, const struct lemonade_cfg *cfg)
 {
 	unsigned int max = READ_ONCE(nf_conntrack_max);
@@ -286,8 +291,10 @@ static void recycle(struct lemonade_net *ln, const struct lemonade_cfg *cfg)
 	w.todo = count - low;
 	w.cap = count + 64;
 	w.stamps = kvmalloc_array(w.cap, sizeof(u32), GFP_KERNEL);
-	if (!w.stamps)
+	if (!w.stamps) {
+		WRITE_ONCE(ln->pressure_after, jiffies + HZ);
 		return;
+	}
 	lemonade_ct_iterate(ln->net, collect_idle, &w);
 	if (w.n) {
 		w.now = nfct_time_stamp;
@@ -297,6 +304,8 @@ static void recycle(struct lemonade_net *ln, const struct lemonade_cfg *cfg)
 		lemonade_count(ln, LEMONADE_STAT_A_RECYCLED, w.done);
 	}
 	kvfree(w.stamps);
+	if (w.done < w.todo)
+		WRITE_ONCE(ln->pressure_after, jiffies + HZ);
 	if (w.done)
 		pr_info_ratelimited("table at %u of %u entries: released %u idle listed flows\n",
 				    count, max, w.done);

@@ -10,11 +10,8 @@
 source "$(dirname "$0")/lib.sh"
 
 topo_up
-checktool "ip netns exec $G nft -f - <<< 'table inet ftprobe { flowtable ft { hook ingress priority 0; devices = { gc, gs }; } }'" \
-	"create an nft flowtable"
-ip netns exec "$G" nft delete table inet ftprobe
 ip netns exec "$G" nft -f - <<EOT
-table inet offload {
+table inet fastpath {
 	flowtable ft {
 		hook ingress priority 0; devices = { gc, gs };
 	}
@@ -24,6 +21,7 @@ table inet offload {
 	}
 }
 EOT
+[ $? -eq 0 ] || { echo "FAIL: could not load the flowtable ruleset"; exit $ksft_fail; }
 lemonade_load
 serve_start 143 587 674 8143
 hold "$C" o4 $S4 143,587,674,8143 4

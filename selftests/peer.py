@@ -3,12 +3,14 @@
 """Real TCP peers for the nf_lemonade selftests.
 
 serve PORT...      listen on [::]:PORT (v4 and v6) for each port; every
-                   connection answers "PING\\n" with "PONG\\n" and on
-                   "DRIP\\n" sends 1000 bytes every 0.2 s for 30 s.
+                   connection answers "PING\\n" with "PONG\\n", on
+                   "DRIP\\n" sends 1000 bytes every 0.2 s for 30 s, on
+                   "FLOOD\\n" sends as fast as the peer reads (20 s).
 hold ...           open connections one after another, record their local
                    ports, write READY and keep them idle until SIGTERM.
                    SIGUSR1: PING every connection (one round trip each).
-                   SIGUSR2: send DRIP on every connection.
+                   SIGUSR2: send DRIP (or --sig2 FLOOD) on every connection.
+                   The client never reads unless it pings.
 Every wait is bounded; a process lives at most --lifetime seconds.
 """
 import argparse
@@ -33,6 +35,9 @@ def serve_conn(conn):
                 line, buf = buf.split(b"\n", 1)
                 if line == b"PING":
                     conn.sendall(b"PONG\n")
+                elif line == b"FLOOD":
+                    threading.Thread(target=flood, args=(conn,),
+                                     daemon=True).start()
                 elif line == b"DRIP":
                     threading.Thread(target=drip, args=(conn,),
                                      daemon=True).start()
@@ -48,6 +53,20 @@ def drip(conn):
             time.sleep(0.2)
     except OSError:
         pass
+
+
+def flood(conn):
+    """Send as fast as the peer takes it, for at most 20 s or 64 MB."""
+    end = time.time() + 20
+    sent = 0
+    conn.settimeout(1)
+    while time.time() < end and sent < 64 << 20:
+        try:
+            sent += conn.send(b"y" * 65536)
+        except socket.timeout:
+            continue
+        except OSError:
+            return
 
 
 def listener(port):
@@ -81,6 +100,8 @@ def cmd_hold(args):
                     s.setsockopt(socket.IPPROTO_IP, 11, 1)      # IP_RECVERR
                 else:
                     s.setsockopt(socket.IPPROTO_IPV6, 25, 1)    # IPV6_RECVERR
+            if args.rcvbuf:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
             s.settimeout(args.connect_timeout)
             try:
                 s.connect((args.addr, port))
@@ -113,7 +134,7 @@ def cmd_hold(args):
     def dripreq(*_):
         for s in socks:
             try:
-                s.sendall(b"DRIP\n")
+                s.sendall(args.sig2.encode() + b"\n")
             except OSError:
                 pass
         open(args.out + ".drip", "w").close()
@@ -141,6 +162,8 @@ def main():
     h.add_argument("--connect-timeout", type=float, default=5)
     h.add_argument("--stop-on-fail", action="store_true")
     h.add_argument("--recverr", action="store_true")
+    h.add_argument("--rcvbuf", type=int, default=0)
+    h.add_argument("--sig2", default="DRIP", choices=["DRIP", "FLOOD"])
     h.add_argument("--lifetime", type=int, default=1200)
     args = ap.parse_args()
     {"serve": cmd_serve, "hold": cmd_hold}[args.cmd](args)

@@ -41,6 +41,7 @@ echo "# guest kernel $KVER"
 step "module builds for $KVER without warnings" \
 	sh -c "make -s kmod KVER=$KVER 2>&1 | tee build-kmod.log; ! grep -q -e warning -e error build-kmod.log && test -f kmod/nf_lemonade.ko"
 rm -f build-kmod.log
+step "checkpatch clean (kernel coding style)" "$HERE/checkpatch.sh"
 step "lemonctl builds with -Werror and sanitizers" make -s -C tool SANITIZE=1
 if [ -f tool/tests/test_duration.c ] || grep -q '^test:' tool/Makefile 2>/dev/null; then
 	step "userspace unit tests (sanitizers)" make -s -C tool test SANITIZE=1

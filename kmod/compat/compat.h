@@ -7,11 +7,10 @@
 #ifndef _LEMONADE_COMPAT_H
 #define _LEMONADE_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/netlink.h>
 #include <net/netfilter/nf_conntrack.h>
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 10, 0)
+#ifdef LEMONADE_KERNEL_TOO_OLD
 #error "nf_lemonade needs Linux 5.10 or later"
 #endif
 

@@ -24,4 +24,13 @@ has include/net/genetlink.h 'resv_start_op' &&
 	flag LEMONADE_HAVE_GENL_RESV_START_OP
 has include/net/genetlink.h 'GENL_MCAST_CAP_NET_ADMIN' &&
 	flag LEMONADE_HAVE_GENL_MCAST_CAP
+# The one version test: the oldest kernel the module was written for.
+# Feature probes above decide everything else.
+mk=$src/Makefile
+ver=$(sed -n 's/^VERSION = //p' "$mk" 2>/dev/null)
+patch=$(sed -n 's/^PATCHLEVEL = //p' "$mk" 2>/dev/null)
+if [ -n "$ver" ] && [ -n "$patch" ] &&
+	[ $((ver * 1000 + patch)) -lt 5010 ]; then
+	flag LEMONADE_KERNEL_TOO_OLD
+fi
 exit 0

@@ -26,16 +26,23 @@
  * LEMONADE_CMD_SET_CONFIG
  *   Request: any subset of ENABLED, TIMEOUT, HIGH_WATER, LOW_WATER, PORTS
  *   and the flag LEMONADE_A_FORCE. PORTS, when present, replaces the whole
- *   port set. The request is validated in full and applied atomically, so
- *   a batch of changes folded into one request is all-or-nothing.
+ *   port set (an empty nest empties it). The resulting configuration is
+ *   validated in full and applied atomically, so a batch of changes folded
+ *   into one request is all-or-nothing.
  *   A floor (global or per port) below LEMONADE_RFC5382_MIN_TIMEOUT
  *   seconds is refused with EINVAL unless LEMONADE_A_FORCE is present
- *   (RFC 5382 REQ-5). LOW_WATER must be below HIGH_WATER.
+ *   (RFC 5382 REQ-5); a low floor the configuration already had (set
+ *   earlier with FORCE) does not need FORCE again. A floor longer than
+ *   conntrack can store (INT_MAX jiffies, less 5 s) is refused with
+ *   ERANGE: use 0 (unlimited). HIGH_WATER and LOW_WATER are 1..100 and
+ *   LOW_WATER must be below HIGH_WATER. The extended ACK points at the
+ *   attribute that carried the rejected value.
  *
  * LEMONADE_CMD_ADD_PORT
  *   Request: one LEMONADE_A_PORT nest (PORT required, PROTO and TIMEOUT
- *   optional) and optionally LEMONADE_A_FORCE. An existing entry for the
- *   port is replaced. At most LEMONADE_MAX_PORTS ports per netns.
+ *   optional; PROTO defaults to LEMONADE_PROTO_NONE, a missing TIMEOUT
+ *   means the global floor) and optionally LEMONADE_A_FORCE. An existing
+ *   entry for the port is replaced. At most LEMONADE_MAX_PORTS ports.
  *
  * LEMONADE_CMD_DEL_PORT
  *   Request: one LEMONADE_A_PORT nest with PORT. ENOENT if not listed.
