@@ -10,6 +10,8 @@
 #include <linux/slab.h>
 #include <linux/jiffies.h>
 #include <linux/sort.h>
+#include <linux/string.h>
+#include <linux/bits.h>
 
 static unsigned short ports[LEMONADE_MAX_PORTS] = { 143, 587, 674 };
 static unsigned int nports = 3;
@@ -31,6 +33,38 @@ MODULE_PARM_DESC(low_water, "Recycle down to this percent of nf_conntrack_max (d
 static bool enable = true;
 module_param(enable, bool, 0444);
 MODULE_PARM_DESC(enable, "Enforce the policy in every netns from the start (default Y)");
+
+static char *icmp_policy = "absorb";
+module_param(icmp_policy, charp, 0444);
+MODULE_PARM_DESC(icmp_policy, "ICMP soft errors on listed flows: absorb (drop, count) or pass (count) (default absorb)");
+
+static char *icmp_states = "established";
+module_param(icmp_states, charp, 0444);
+MODULE_PARM_DESC(icmp_states, "TCP states the ICMP shield covers: established or all (default established)");
+
+static unsigned short icmp_v4_codes[16] = { 0, 1, 5 };
+static unsigned int n_icmp_v4_codes = 3;
+module_param_array(icmp_v4_codes, ushort, &n_icmp_v4_codes, 0444);
+MODULE_PARM_DESC(icmp_v4_codes, "Soft ICMPv4 destination-unreachable codes (default 0,1,5; never 4)");
+
+static unsigned short icmp_v6_codes[8] = { 0, 2, 3 };
+static unsigned int n_icmp_v6_codes = 3;
+module_param_array(icmp_v6_codes, ushort, &n_icmp_v6_codes, 0444);
+MODULE_PARM_DESC(icmp_v6_codes, "Soft ICMPv6 destination-unreachable codes (default 0,2,3)");
+
+static bool icmp_validate;
+module_param(icmp_validate, bool, 0444);
+MODULE_PARM_DESC(icmp_validate, "Drop ICMP errors quoting an out-of-window sequence number (RFC 5927) (default N)");
+
+static u32 code_mask(const unsigned short *codes, unsigned int n)
+{
+	u32 mask = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		mask |= codes[i] < 32 ? BIT(codes[i]) : BIT(31);
+	return mask;
+}
 
 static u8 default_proto(u16 port)
 {
@@ -99,6 +133,20 @@ int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg *old,
 {
 	unsigned int i;
 
+	*what = LEMONADE_PART_ICMP_V4;
+	if (cfg->icmp_v4_codes & BIT(LEMONADE_ICMP_V4_FRAG_NEEDED)) {
+		*msg = "ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed";
+		return -EINVAL;
+	}
+	if (cfg->icmp_v4_codes & ~GENMASK(15, 0)) {
+		*msg = "ICMPv4 destination-unreachable codes are 0..15";
+		return -EINVAL;
+	}
+	*what = LEMONADE_PART_ICMP_V6;
+	if (cfg->icmp_v6_codes & ~GENMASK(7, 0)) {
+		*msg = "ICMPv6 destination-unreachable codes are 0..7";
+		return -EINVAL;
+	}
 	*what = LEMONADE_PART_PORTS;
 	if (cfg->nports > LEMONADE_MAX_PORTS) {
 		*msg = "too many ports (at most 64)";
@@ -170,6 +218,13 @@ struct lemonade_cfg *lemonade_cfg_default(void)
 	cfg->timeout = timeout;
 	cfg->high_water = high_water;
 	cfg->low_water = low_water;
+	cfg->icmp_policy = strcmp(icmp_policy, "pass") ? LEMONADE_ICMP_ABSORB :
+							   LEMONADE_ICMP_PASS;
+	cfg->icmp_states = strcmp(icmp_states, "all") ? LEMONADE_ICMP_ESTABLISHED :
+							  LEMONADE_ICMP_ALL;
+	cfg->icmp_validate = icmp_validate;
+	cfg->icmp_v4_codes = code_mask(icmp_v4_codes, n_icmp_v4_codes);
+	cfg->icmp_v6_codes = code_mask(icmp_v6_codes, n_icmp_v6_codes);
 	cfg->nports = nports;
 	for (i = 0; i < nports; i++) {
 		cfg->ports[i].port = ports[i];
@@ -195,9 +250,16 @@ int lemonade_params_check(void)
 		pr_err("high_water and low_water are percentages (0-100)\n");
 		return -EINVAL;
 	}
+	if ((strcmp(icmp_policy, "absorb") && strcmp(icmp_policy, "pass")) ||
+	    (strcmp(icmp_states, "established") && strcmp(icmp_states, "all"))) {
+		pr_err("icmp_policy is absorb or pass, icmp_states established or all\n");
+		return -EINVAL;
+	}
 	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
 	if (!cfg)
 		return -ENOMEM;
+	cfg->icmp_v4_codes = code_mask(icmp_v4_codes, n_icmp_v4_codes);
+	cfg->icmp_v6_codes = code_mask(icmp_v6_codes, n_icmp_v6_codes);
 	cfg->timeout = timeout;
 	cfg->high_water = high_water;
 	cfg->low_water = low_water;

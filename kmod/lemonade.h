@@ -51,6 +51,11 @@ struct lemonade_cfg {
 	u8 high_water;		/* percent of nf_conntrack_max */
 	u8 low_water;
 	u32 timeout;		/* seconds, 0 = unlimited */
+	u8 icmp_policy;		/* enum lemonade_icmp_policy */
+	u8 icmp_states;		/* enum lemonade_icmp_states */
+	bool icmp_validate;
+	u32 icmp_v4_codes;	/* soft type-3 codes, bit per code */
+	u32 icmp_v6_codes;	/* soft type-1 codes, bit per code */
 	unsigned int nports;
 	struct lemonade_port ports[LEMONADE_MAX_PORTS];
 	struct lemonade_pin pins[LEMONADE_MAX_PORTS];
@@ -94,6 +99,8 @@ static inline void lemonade_count(struct lemonade_net *ln, int attr,
 /* config.c */
 struct lemonade_cfg *lemonade_cfg_default(void);
 enum lemonade_part {
+	LEMONADE_PART_ICMP_V4,
+	LEMONADE_PART_ICMP_V6,
 	LEMONADE_PART_TIMEOUT,
 	LEMONADE_PART_MARKS,
 	LEMONADE_PART_PORTS,
@@ -114,8 +121,20 @@ void lemonade_scan_work(struct work_struct *work);
 void lemonade_scan_kick(struct lemonade_net *ln, unsigned long delay);
 void lemonade_release_flows(struct lemonade_net *ln);
 
-/* offload.c */
+/* timeout.c: the pin of a flow on a listed port, NULL if not listed */
 struct nf_conn;
+const struct lemonade_pin *lemonade_flow_pin(const struct lemonade_cfg *cfg,
+					     const struct nf_conn *ct);
+
+/* icmp.c */
+struct sk_buff;
+struct nf_hook_state;
+unsigned int lemonade_icmp(struct lemonade_net *ln,
+			   const struct lemonade_cfg *cfg, struct sk_buff *skb,
+			   struct nf_conn *ct, int ctinfo,
+			   const struct nf_hook_state *state);
+
+/* offload.c */
 bool lemonade_flow_mark(struct nf_conn *ct);
 int lemonade_offload_init(void);
 void lemonade_offload_exit(void);

@@ -25,6 +25,11 @@ static const struct nla_policy set_policy[LEMONADE_A_MAX + 1] = {
 	[LEMONADE_A_LOW_WATER]		= NLA_POLICY_RANGE(NLA_U8, 1, 100),
 	[LEMONADE_A_PORTS]		= { .type = NLA_NESTED },
 	[LEMONADE_A_FORCE]		= { .type = NLA_FLAG },
+	[LEMONADE_A_ICMP_POLICY]	= NLA_POLICY_MAX(NLA_U8, LEMONADE_ICMP_POLICY_MAX),
+	[LEMONADE_A_ICMP_STATES]	= NLA_POLICY_MAX(NLA_U8, LEMONADE_ICMP_STATES_MAX),
+	[LEMONADE_A_ICMP_V4_CODES]	= { .type = NLA_U32 },
+	[LEMONADE_A_ICMP_V6_CODES]	= { .type = NLA_U32 },
+	[LEMONADE_A_ICMP_VALIDATE]	= NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static const struct nla_policy port_cmd_policy[LEMONADE_A_MAX + 1] = {
@@ -63,7 +68,12 @@ static int put_config(struct sk_buff *msg, const struct lemonade_cfg *cfg)
 	    nla_put_u8(msg, LEMONADE_A_ENABLED, cfg->enabled) ||
 	    nla_put_u32(msg, LEMONADE_A_TIMEOUT, cfg->timeout) ||
 	    nla_put_u8(msg, LEMONADE_A_HIGH_WATER, cfg->high_water) ||
-	    nla_put_u8(msg, LEMONADE_A_LOW_WATER, cfg->low_water))
+	    nla_put_u8(msg, LEMONADE_A_LOW_WATER, cfg->low_water) ||
+	    nla_put_u8(msg, LEMONADE_A_ICMP_POLICY, cfg->icmp_policy) ||
+	    nla_put_u8(msg, LEMONADE_A_ICMP_STATES, cfg->icmp_states) ||
+	    nla_put_u32(msg, LEMONADE_A_ICMP_V4_CODES, cfg->icmp_v4_codes) ||
+	    nla_put_u32(msg, LEMONADE_A_ICMP_V6_CODES, cfg->icmp_v6_codes) ||
+	    nla_put_u8(msg, LEMONADE_A_ICMP_VALIDATE, cfg->icmp_validate))
 		return -EMSGSIZE;
 	ports = nla_nest_start(msg, LEMONADE_A_PORTS);
 	if (!ports)
@@ -162,6 +172,12 @@ static int commit(struct lemonade_net *ln, struct lemonade_cfg *cfg,
 		return 0;
 	}
 	switch (what) {
+	case LEMONADE_PART_ICMP_V4:
+		bad = tb[LEMONADE_A_ICMP_V4_CODES];
+		break;
+	case LEMONADE_PART_ICMP_V6:
+		bad = tb[LEMONADE_A_ICMP_V6_CODES];
+		break;
 	case LEMONADE_PART_TIMEOUT:
 		bad = tb[LEMONADE_A_TIMEOUT];
 		break;
@@ -206,6 +222,16 @@ static int lemonade_set_config(struct sk_buff *skb, struct genl_info *info)
 		cfg->high_water = nla_get_u8(tb[LEMONADE_A_HIGH_WATER]);
 	if (tb[LEMONADE_A_LOW_WATER])
 		cfg->low_water = nla_get_u8(tb[LEMONADE_A_LOW_WATER]);
+	if (tb[LEMONADE_A_ICMP_POLICY])
+		cfg->icmp_policy = nla_get_u8(tb[LEMONADE_A_ICMP_POLICY]);
+	if (tb[LEMONADE_A_ICMP_STATES])
+		cfg->icmp_states = nla_get_u8(tb[LEMONADE_A_ICMP_STATES]);
+	if (tb[LEMONADE_A_ICMP_V4_CODES])
+		cfg->icmp_v4_codes = nla_get_u32(tb[LEMONADE_A_ICMP_V4_CODES]);
+	if (tb[LEMONADE_A_ICMP_V6_CODES])
+		cfg->icmp_v6_codes = nla_get_u32(tb[LEMONADE_A_ICMP_V6_CODES]);
+	if (tb[LEMONADE_A_ICMP_VALIDATE])
+		cfg->icmp_validate = nla_get_u8(tb[LEMONADE_A_ICMP_VALIDATE]);
 	if (tb[LEMONADE_A_PORTS]) {
 		cfg->nports = 0;
 		nla_for_each_nested(attr, tb[LEMONADE_A_PORTS], rem) {

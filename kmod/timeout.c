@@ -33,8 +33,8 @@
  * The listed port of a flow: the server port as the client addressed it,
  * or as the server sees it after DNAT. Returns the pin to apply, or NULL.
  */
-static const struct lemonade_pin *flow_pin(const struct lemonade_cfg *cfg,
-					   const struct nf_conn *ct)
+const struct lemonade_pin *lemonade_flow_pin(const struct lemonade_cfg *cfg,
+					     const struct nf_conn *ct)
 {
 	const struct nf_conntrack_tuple *o, *r;
 	unsigned int idx;
@@ -106,16 +106,16 @@ static unsigned int lemonade_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	if (ctinfo == IP_CT_NEW && !nf_ct_is_confirmed(ct)) {
 		check_pressure(ln, cfg);
-		if (nf_ct_protonum(ct) == IPPROTO_TCP && flow_pin(cfg, ct) &&
+		if (nf_ct_protonum(ct) == IPPROTO_TCP && lemonade_flow_pin(cfg, ct) &&
 		    lemonade_flow_mark(ct))
 			lemonade_count(ln, LEMONADE_STAT_A_MARKED, 1);
 	}
 	/* ICMP errors are RELATED to the flow they quote: never a refresh */
 	if (ctinfo == IP_CT_RELATED || ctinfo == IP_CT_RELATED_REPLY)
-		return NF_ACCEPT;
+		return lemonade_icmp(ln, cfg, skb, ct, ctinfo, state);
 	if (!flow_established(ct))
 		return NF_ACCEPT;
-	pin = flow_pin(cfg, ct);
+	pin = lemonade_flow_pin(cfg, ct);
 	if (pin && apply_pin(ct, pin))
 		lemonade_count(ln, LEMONADE_STAT_A_PINNED, 1);
 	return NF_ACCEPT;
@@ -238,7 +238,7 @@ static const struct lemonade_pin *walk_match(struct nf_conn *ct,
 {
 	if (!net_eq(nf_ct_net(ct), w->net) || !flow_established(ct))
 		return NULL;
-	return flow_pin(w->cfg, ct);
+	return lemonade_flow_pin(w->cfg, ct);
 }
 
 static int collect_idle(struct nf_conn *ct, void *data)

@@ -23,9 +23,30 @@
  *         LEMONADE_PORT_A_TIMEOUT  u32, own floor in seconds, 0 =
  *                                  unlimited; absent = the global floor
  *
+ *     LEMONADE_A_ICMP_POLICY    u8, enum lemonade_icmp_policy: what becomes
+ *                               of an ICMP soft error RELATED to a covered
+ *                               flow on a listed port
+ *     LEMONADE_A_ICMP_STATES    u8, enum lemonade_icmp_states: which TCP
+ *                               states are covered
+ *     LEMONADE_A_ICMP_V4_CODES  u32, bit N set = ICMPv4 destination
+ *                               unreachable (type 3) code N is soft
+ *                               (default codes 0, 1, 5; bit 4,
+ *                               fragmentation needed, is refused; codes
+ *                               0..15)
+ *     LEMONADE_A_ICMP_V6_CODES  u32, bit N set = ICMPv6 destination
+ *                               unreachable (type 1) code N is soft
+ *                               (default codes 0, 2, 3; codes 0..7)
+ *     LEMONADE_A_ICMP_VALIDATE  u8, 0 or 1: drop any ICMP error (other than
+ *                               fragmentation needed and Packet Too Big)
+ *                               about a listed flow whose quoted TCP
+ *                               sequence number lies outside the window
+ *                               conntrack tracks (RFC 5927)
+ *   ICMPv4 fragmentation needed and ICMPv6 Packet Too Big are never
+ *   absorbed: path MTU discovery keeps working.
+ *
  * LEMONADE_CMD_SET_CONFIG
- *   Request: any subset of ENABLED, TIMEOUT, HIGH_WATER, LOW_WATER, PORTS
- *   and the flag LEMONADE_A_FORCE. PORTS, when present, replaces the whole
+ *   Request: any subset of ENABLED, TIMEOUT, HIGH_WATER, LOW_WATER, PORTS,
+ *   the ICMP_* attributes and the flag LEMONADE_A_FORCE. PORTS, when present, replaces the whole
  *   port set (an empty nest empties it). The resulting configuration is
  *   validated in full and applied atomically, so a batch of changes folded
  *   into one request is all-or-nothing.
@@ -86,6 +107,11 @@ enum lemonade_attr {
 	LEMONADE_A_PORT,
 	LEMONADE_A_FORCE,
 	LEMONADE_A_STATS,
+	LEMONADE_A_ICMP_POLICY,
+	LEMONADE_A_ICMP_STATES,
+	LEMONADE_A_ICMP_V4_CODES,
+	LEMONADE_A_ICMP_V6_CODES,
+	LEMONADE_A_ICMP_VALIDATE,
 	__LEMONADE_A_MAX
 };
 #define LEMONADE_A_MAX (__LEMONADE_A_MAX - 1)
@@ -108,6 +134,22 @@ enum lemonade_proto {
 };
 #define LEMONADE_PROTO_MAX (__LEMONADE_PROTO_MAX - 1)
 
+enum lemonade_icmp_policy {
+	LEMONADE_ICMP_ABSORB,	/* drop and count */
+	LEMONADE_ICMP_PASS,	/* count only */
+	__LEMONADE_ICMP_POLICY_MAX
+};
+#define LEMONADE_ICMP_POLICY_MAX (__LEMONADE_ICMP_POLICY_MAX - 1)
+
+enum lemonade_icmp_states {
+	LEMONADE_ICMP_ESTABLISHED,	/* ESTABLISHED only: connect() fails fast */
+	LEMONADE_ICMP_ALL,		/* every TCP state, SYN_SENT included */
+	__LEMONADE_ICMP_STATES_MAX
+};
+#define LEMONADE_ICMP_STATES_MAX (__LEMONADE_ICMP_STATES_MAX - 1)
+
+#define LEMONADE_ICMP_V4_FRAG_NEEDED	4
+
 /*
  * Counters in LEMONADE_A_STATS, one u64 attribute each (PAD is only the
  * alignment padding of nla_put_u64_64bit and carries nothing):
@@ -120,6 +162,10 @@ enum lemonade_proto {
  *                   when the module left the netns (rmmod)
  * MARKED:           new flows on listed ports marked with the "lemonade"
  *                   conntrack helper, which keeps them out of flow offload
+ * ICMP_ABSORBED:    soft errors dropped (policy absorb)
+ * ICMP_PASSED:      soft errors let through and counted (policy pass)
+ * ICMP_INVALID:     errors dropped because the quoted sequence number was
+ *                   outside the tracked window (validation on)
  */
 enum lemonade_stat_attr {
 	LEMONADE_STAT_A_UNSPEC,
@@ -130,6 +176,9 @@ enum lemonade_stat_attr {
 	LEMONADE_STAT_A_PRESSURE_EVENTS,
 	LEMONADE_STAT_A_RELEASED_UNLOAD,
 	LEMONADE_STAT_A_MARKED,
+	LEMONADE_STAT_A_ICMP_ABSORBED,
+	LEMONADE_STAT_A_ICMP_PASSED,
+	LEMONADE_STAT_A_ICMP_INVALID,
 	__LEMONADE_STAT_A_MAX
 };
 #define LEMONADE_STAT_A_MAX (__LEMONADE_STAT_A_MAX - 1)
