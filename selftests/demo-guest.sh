@@ -26,6 +26,8 @@ phase() { # phase stock|lemonade
 	R[$k.unack]=$(ip netns exec "$G" conntrack -L -p tcp --dport 143 2>/dev/null |
 		sort -n -k3 | head -n 1 | awk '{ print $3 }')
 	ip -n "$C" link set c0 up
+	ip -n "$C" route replace default via $G4C
+	ip -n "$C" -6 route replace default via $G6C
 	sysctl -qw net.netfilter.nf_conntrack_max=256
 	hold "$C" many $S4 143,587,674 300 --stop-on-fail --connect-timeout 3
 	read -r _ ok _ < "$TMPD/many.ready"
