@@ -163,7 +163,7 @@ ping_flows() {
 	eval "pid=\$PID_$1"
 	rm -f "$TMPD/$1.ping"
 	kill -USR1 "$pid"
-	wait_for 30 test -s "$TMPD/$1.ping" || { fail "$1: ping timed out"; return 1; }
+	wait_for 100 test -s "$TMPD/$1.ping" || { fail "$1: ping timed out"; return 1; }
 	! grep -qv PONG "$TMPD/$1.ping"
 }
 
@@ -194,6 +194,90 @@ expect_timeouts() {
 # counter NS NAME: one counter of the module in NS
 counter() {
 	ip netns exec "$1" lemonctl -j stats | $PY -c "import json,sys; print(json.load(sys.stdin)['$2'])"
+}
+
+# ctl NAME CMD: a command to a hold client's control FIFO (err, send,
+# ping, drip); err and send leave their result in $TMPD/NAME.CMD
+ctl() {
+	rm -f "$TMPD/$1.$2"
+	echo "$2" > "$TMPD/$1.ctl"
+	case $2 in
+	err|send) wait_for 20 test -e "$TMPD/$1.$2" || fail "$1: no answer to $2" ;;
+	esac
+}
+
+# errors_of NAME: the pending socket errors of a hold client, one line each
+errors_of() {
+	ctl "$1" err
+	tr '\n' ' ' < "$TMPD/$1.err"
+}
+
+# server_link_up: bring the server's link back after a *_down test
+server_link_up() {
+	ip -n "$S" link set s0 up
+	wait_for 10 ip -n "$S" route replace default via $G4S ||
+		fail "server IPv4 default route"
+	wait_for 10 ip -n "$S" -6 route replace default via $G6S ||
+		fail "server IPv6 default route"
+}
+
+# gateway_only: the module acts in the gateway alone (client and server
+# namespaces keep it loaded but disabled)
+gateway_only() {
+	[ "$STOCK" = 1 ] && return 0
+	ip netns exec "$C" lemonctl set enable off >/dev/null &&
+		ip netns exec "$S" lemonctl set enable off >/dev/null ||
+		{ echo "FAIL: lemonctl set enable off"; exit $ksft_fail; }
+}
+
+# icmp_counters NS: "absorbed passed invalid" of the module in NS (0 0 0 on
+# stock Linux)
+icmp_counters() {
+	if [ "$STOCK" = 1 ]; then
+		echo "0 0 0"
+		return
+	fi
+	ip netns exec "$1" lemonctl -j stats | $PY -c '
+import json, sys
+s = json.load(sys.stdin)
+print(s.get("icmp_absorbed", -1), s.get("icmp_passed", -1), s.get("icmp_invalid", -1))'
+}
+
+# inject NAME FAMILY DPORT TYPE CODE [icmp_craft options]: a router beyond
+# the gateway (in $S) answers the next segment the hold client NAME sends
+# to DPORT with an ICMP error quoting it. The server drops that segment
+# meanwhile, so the quoted data is still unacknowledged when the error
+# arrives (the client's TCP validates the quoted sequence number).
+inject() {
+	local name=$1 fam=$2 dport=$3 type=$4 code=$5 v6="" src=198.51.100.254 pid
+	shift 5
+	if [ "$fam" = ipv6 ]; then
+		v6=--v6
+		src=2001:db8:2::fe
+	fi
+	ip netns exec "$S" nft -f - <<-EOT
+	table inet holdack {
+		chain in {
+			type filter hook input priority -400; policy accept;
+			tcp dport $dport drop
+		}
+	}
+	EOT
+	rm -f "$TMPD/craft.ready"
+	ip netns exec "$S" $PY "$HERE/icmp_craft.py" --iface s0 --dport "$dport" \
+		--src $src --type "$type" --code "$code" $v6 \
+		--ready "$TMPD/craft.ready" "$@" > "$TMPD/craft.out" 2>&1 &
+	pid=$!
+	wait_for 20 test -e "$TMPD/craft.ready" || info "capture not ready"
+	ctl "$name" send
+	wait "$pid"
+	ip netns exec "$S" nft delete table inet holdack
+	if grep -q SENT "$TMPD/craft.out"; then
+		info "router $src: $(cat "$TMPD/craft.out") to $name ($fam tcp/$dport)"
+	else
+		fail "could not craft the ICMP error: $(cat "$TMPD/craft.out")"
+	fi
+	sleep 0.5
 }
 
 checktool "conntrack --version" "run conntrack"

@@ -11,9 +11,12 @@ hold ...           open connections one after another, record their local
                    SIGUSR1: PING every connection (one round trip each).
                    SIGUSR2: send DRIP (or --sig2 FLOOD) on every connection.
                    The client never reads unless it pings.
+                   Commands on the FIFO OUT.ctl: ping, drip, err (pending
+                   socket errors to OUT.err), send (a NOOP line, OUT.send).
 Every wait is bounded; a process lives at most --lifetime seconds.
 """
 import argparse
+import errno
 import os
 import signal
 import socket
@@ -103,11 +106,12 @@ def cmd_hold(args):
             if args.rcvbuf:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
             s.settimeout(args.connect_timeout)
+            t0 = time.time()
             try:
                 s.connect((args.addr, port))
             except OSError as e:
                 failed += 1
-                out.write("FAIL %d %s\n" % (port, e))
+                out.write("FAIL %d %s after %.1fs\n" % (port, e, time.time() - t0))
                 out.flush()
                 s.close()
                 if args.stop_on_fail:
@@ -116,14 +120,12 @@ def cmd_hold(args):
             socks.append(s)
             out.write("OK %d %d\n" % (port, s.getsockname()[1]))
             out.flush()
-    with open(args.out + ".ready", "w") as r:
-        r.write("READY %d %d\n" % (len(socks), failed))
 
     def ping(*_):
         res = []
         for s in socks:
             try:
-                s.settimeout(10)
+                s.settimeout(30)
                 s.sendall(b"PING\n")
                 res.append("PONG" if s.recv(5) == b"PONG\n" else "BAD")
             except OSError as e:
@@ -139,6 +141,53 @@ def cmd_hold(args):
                 pass
         open(args.out + ".drip", "w").close()
 
+    def errs(*_):
+        """Pending socket errors: SO_ERROR (clears it) and the error queue."""
+        res = []
+        for s in socks:
+            e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            q = ""
+            try:
+                s.recvmsg(512, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+                q = " errqueue"
+            except OSError:
+                pass
+            res.append(("ERR %s%s" % (errno.errorcode.get(e, e), q))
+                       if e or q else "OK")
+        return res
+
+    def send_noop(*_):
+        res = []
+        for s in socks:
+            try:
+                s.sendall(b"NOOP\n")
+                res.append("OK")
+            except OSError as e:
+                res.append("ERR %s" % errno.errorcode.get(e.errno, e.errno))
+        return res
+
+    def control():
+        """Commands on the FIFO OUT.ctl; the result goes to OUT.<cmd>."""
+        cmds = {"err": errs, "send": send_noop}
+        while True:
+            with open(args.out + ".ctl") as f:
+                for line in f:
+                    cmd = line.strip()
+                    if cmd in ("ping", "drip"):
+                        (ping if cmd == "ping" else dripreq)()
+                        continue
+                    if cmd not in cmds:
+                        continue
+                    res = cmds[cmd]()
+                    tmp = args.out + "." + cmd + ".tmp"
+                    with open(tmp, "w") as o:
+                        o.write("\n".join(res) + "\n")
+                    os.rename(tmp, args.out + "." + cmd)
+
+    os.mkfifo(args.out + ".ctl")
+    threading.Thread(target=control, daemon=True).start()
+    with open(args.out + ".ready", "w") as r:
+        r.write("READY %d %d\n" % (len(socks), failed))
     signal.signal(signal.SIGUSR1, ping)
     signal.signal(signal.SIGUSR2, dripreq)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

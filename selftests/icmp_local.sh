@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The gateway itself as an IMAP client of the server (IP_RECVERR): when
+# its server-side link fails, its own host-unreachable errors do not reach
+# its own socket; stock Linux reports EHOSTUNREACH.
+source "$(dirname "$0")/lib.sh"
+
+topo_up
+lemonade_load
+gateway_only
+serve_start 143
+hold "$G" own $S4 143 1 --recverr
+read -r a0 _ _ <<< "$(icmp_counters "$G")"
+ip -n "$S" link set s0 down
+ip -n "$G" neigh flush dev gs
+ctl own send
+sleep 8
+e=$(errors_of own)
+[ "$e" = "OK " ] && pass "the gateway's own IMAP socket sees no error" ||
+	fail "the gateway's own IMAP socket reports: $e"
+read -r a1 _ _ <<< "$(icmp_counters "$G")"
+[ $((a1 - a0)) -ge 1 ] && pass "absorbed +$((a1 - a0))" || fail "absorbed +$((a1 - a0)) (want >= 1)"
+server_link_up
+ping_flows own && pass "the session carries data after the link returns" ||
+	fail "the session did not recover"
+exit $ret

@@ -1,0 +1,30 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Path MTU discovery keeps working: fragmentation needed (v4 type 3 code 4)
+# and Packet Too Big (v6 type 2) for a listed flow pass the gateway, the
+# client's path MTU drops, and no counter of the shield moves.
+source "$(dirname "$0")/lib.sh"
+
+topo_up
+lemonade_load
+gateway_only
+serve_start 143
+hold "$C" m4 $S4 143 1
+hold "$C" m6 $S6 143 1
+read -r a0 p0 i0 <<< "$(icmp_counters "$G")"
+inject m4 ipv4 143 3 4 --mtu 1200
+inject m6 ipv6 143 2 0 --mtu 1280
+sleep 1
+r4=$(ip -n "$C" route get $S4)
+r6=$(ip -n "$C" -6 route get $S6)
+case $r4 in *"mtu 1200"*) pass "client's IPv4 path MTU is 1200" ;; *) fail "IPv4 path MTU unchanged: $r4" ;; esac
+case $r6 in *"mtu 1280"*) pass "client's IPv6 path MTU is 1280" ;; *) fail "IPv6 path MTU unchanged: $r6" ;; esac
+read -r a1 p1 i1 <<< "$(icmp_counters "$G")"
+if [ "$a1" -eq "$a0" ] && [ "$p1" -eq "$p0" ] && [ "$i1" -eq "$i0" ]; then
+	pass "no shield counter moved"
+else
+	fail "counters moved: absorbed +$((a1 - a0)), passed +$((p1 - p0)), invalid +$((i1 - i0))"
+fi
+ping_flows m4 && ping_flows m6 && pass "sessions carry data" || fail "sessions broken"
+exit $ret

@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# RFC 5927 validation (icmp_validate=1): a port-unreachable error whose
+# quoted sequence number lies outside the window the gateway tracks is
+# dropped (it never reaches the client; "invalid" +1); one quoting an
+# in-window segment passes (the client sees ECONNREFUSED; nothing counted).
+source "$(dirname "$0")/lib.sh"
+
+topo_up
+lemonade_load icmp_validate=1
+gateway_only
+ip netns exec "$C" nft -f - <<EOT
+table inet watch {
+	counter unreach { }
+	chain in {
+		type filter hook input priority -400; policy accept;
+		icmp type destination-unreachable counter name unreach
+	}
+}
+EOT
+arrived() {
+	ip netns exec "$C" nft list counter inet watch unreach | awk '/packets/ { print $2 }'
+}
+serve_start 143
+hold "$C" v $S4 143 1 --recverr
+read -r a0 p0 i0 <<< "$(icmp_counters "$G")"
+n0=$(arrived)
+inject v ipv4 143 3 3 --seq-offset 100000000
+n1=$(arrived)
+read -r a1 p1 i1 <<< "$(icmp_counters "$G")"
+[ "$n1" -eq "$n0" ] && pass "out-of-window error dropped at the gateway" ||
+	fail "out-of-window error reached the client ($((n1 - n0)) packets)"
+[ $((i1 - i0)) -eq 1 ] && [ "$a1" -eq "$a0" ] && [ "$p1" -eq "$p0" ] &&
+	pass "invalid +1, absorbed +0, passed +0" ||
+	fail "counters: invalid +$((i1 - i0)), absorbed +$((a1 - a0)), passed +$((p1 - p0))"
+e=$(errors_of v)
+[ "$e" = "OK " ] && pass "client saw no error" || fail "client saw: $e"
+
+inject v ipv4 143 3 3
+n2=$(arrived)
+read -r a2 p2 i2 <<< "$(icmp_counters "$G")"
+[ $((n2 - n1)) -eq 1 ] && pass "in-window error passed to the client" ||
+	fail "in-window error: $((n2 - n1)) packets reached the client"
+[ "$i2" -eq "$i1" ] && [ "$a2" -eq "$a1" ] && [ "$p2" -eq "$p1" ] &&
+	pass "no counter moved for the in-window error" ||
+	fail "counters: invalid +$((i2 - i1)), absorbed +$((a2 - a1)), passed +$((p2 - p1))"
+e=$(errors_of v)
+case $e in *ECONNREFUSED*) pass "client socket reports the genuine error ($e)" ;; *) fail "client socket: $e" ;; esac
+exit $ret

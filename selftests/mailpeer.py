@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Scripted mail peers for the guard selftests (real servers are used where
+a test says so). Every wait is bounded.
+
+mailpeer.py serve [--lifetime S]
+    587: Postfix-like submission (EHLO reply advertises STARTTLS; STARTTLS
+         answers 220 and the session then carries opaque bytes);
+    143: Dovecot-like IMAP (greeting with [CAPABILITY ...], CAPABILITY);
+    674: ACAP greeting with (STARTTLS); 2587: a server whose EHLO reply
+         already carries XXXXXXXA (masked upstream).
+mailpeer.py talk --addr A --port P --proto smtp|imap|acap [--starttls]
+    runs the client side of the negotiation, prints every line received
+    and a last line: DONE, RESET <seconds>, TIMEOUT or CLOSED.
+"""
+import argparse
+import socket
+import sys
+import threading
+import time
+
+GREET_SMTP = b"220 mail.example.org ESMTP Postfix (Debian/GNU)\r\n"
+EHLO = (b"250-mail.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+        b"250-VRFY\r\n250-ETRN\r\n250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n"
+        b"250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n")
+CAPS = (b"IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ "
+        b"STARTTLS AUTH=PLAIN")
+GREET_IMAP = b"* OK [CAPABILITY " + CAPS + b"] Dovecot (Debian) ready.\r\n"
+GREET_ACAP = (b'* ACAP (IMPLEMENTATION "ACME v3.8") (SASL "CRAM-MD5") '
+              b'(STARTTLS)\r\n')
+
+
+def lines(conn):
+    buf = b""
+    while True:
+        data = conn.recv(4096)
+        if not data:
+            return
+        buf += data
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield line.rstrip(b"\r")
+
+
+def smtp(conn, masked):
+    conn.sendall(GREET_SMTP)
+    for line in lines(conn):
+        verb = line.split(b" ")[0].upper()
+        if verb in (b"EHLO", b"HELO"):
+            conn.sendall(EHLO.replace(b"STARTTLS", b"XXXXXXXA")
+                         if masked else EHLO)
+        elif verb == b"STARTTLS":
+            conn.sendall(b"220 2.0.0 Ready to start TLS\r\n")
+            opaque(conn)
+            return
+        elif verb == b"QUIT":
+            conn.sendall(b"221 2.0.0 Bye\r\n")
+            return
+        else:
+            conn.sendall(b"250 2.0.0 Ok\r\n")
+
+
+def imap(conn):
+    conn.sendall(GREET_IMAP)
+    for line in lines(conn):
+        parts = line.split(b" ")
+        if len(parts) < 2:
+            continue
+        tag, verb = parts[0], parts[1].upper()
+        if verb == b"CAPABILITY":
+            conn.sendall(b"* CAPABILITY " + CAPS + b"\r\n" + tag +
+                         b" OK Pre-login capabilities listed.\r\n")
+        elif verb == b"STARTTLS":
+            conn.sendall(tag + b" OK Begin TLS negotiation now.\r\n")
+            opaque(conn)
+            return
+        elif verb == b"LOGOUT":
+            conn.sendall(b"* BYE Logging out\r\n" + tag + b" OK Logout.\r\n")
+            return
+        else:
+            conn.sendall(tag + b" OK done\r\n")
+
+
+def acap(conn):
+    conn.sendall(GREET_ACAP)
+    for line in lines(conn):
+        parts = line.split(b" ")
+        if len(parts) >= 2 and parts[1].upper() == b"STARTTLS":
+            conn.sendall(parts[0] + b" OK Begin TLS negotiation now\r\n")
+            opaque(conn)
+            return
+        if len(parts) >= 2:
+            conn.sendall(parts[0] + b" OK done\r\n")
+
+
+def opaque(conn):
+    """After STARTTLS: echo bytes back (stands in for TLS records)."""
+    while True:
+        data = conn.recv(4096)
+        if not data:
+            return
+        conn.sendall(data)
+
+
+def handle(conn, port):
+    conn.settimeout(300)
+    try:
+        if port in (587, 2587):
+            smtp(conn, port == 2587)
+        elif port == 143:
+            imap(conn)
+        else:
+            acap(conn)
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def listener(port):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", port))
+    s.listen(64)
+    while True:
+        conn, _ = s.accept()
+        threading.Thread(target=handle, args=(conn, port),
+                         daemon=True).start()
+
+
+def serve(a):
+    for p in (587, 143, 674, 2587):
+        threading.Thread(target=listener, args=(p,), daemon=True).start()
+    time.sleep(a.lifetime)
+
+
+class Reader:
+    def __init__(self, s):
+        self.s = s
+        self.buf = b""
+
+    def line(self):
+        while b"\n" not in self.buf:
+            data = self.s.recv(4096)
+            if not data:
+                raise EOFError
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        out = line.rstrip(b"\r").decode(errors="replace")
+        print("S: " + out, flush=True)
+        return out
+
+
+def talk(a):
+    fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(a.timeout)
+    t0 = time.time()
+    try:
+        s.connect((a.addr, a.port))
+        r = Reader(s)
+
+        def send(line):
+            print("C: " + line, flush=True)
+            s.sendall(line.encode() + b"\r\n")
+        if a.proto == "smtp":
+            r.line()
+            send("EHLO client.example.net")
+            while not r.line().startswith("250 "):
+                pass
+            if a.starttls:
+                send("STARTTLS")
+                r.line()
+                s.sendall(b"\x16\x03\x01opaque-after-starttls\n")
+                print("S: " + s.recv(100).decode(errors="replace").strip(),
+                      flush=True)
+        elif a.proto == "imap":
+            r.line()
+            send("a1 CAPABILITY")
+            while not r.line().startswith("a1 "):
+                pass
+            if a.starttls:
+                send("a2 STARTTLS")
+                r.line()
+                s.sendall(b"\x16\x03\x01opaque-after-starttls\n")
+                print("S: " + s.recv(100).decode(errors="replace").strip(),
+                      flush=True)
+        else:
+            r.line()
+            if a.starttls:
+                send("a1 STARTTLS")
+                r.line()
+        print("DONE %.1f" % (time.time() - t0))
+        return 0
+    except ConnectionResetError:
+        print("RESET %.1f" % (time.time() - t0))
+    except socket.timeout:
+        print("TIMEOUT %.1f" % (time.time() - t0))
+    except (EOFError, OSError) as e:
+        print("CLOSED %.1f %s" % (time.time() - t0, e))
+    return 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sv = sub.add_parser("serve")
+    sv.add_argument("--lifetime", type=int, default=1200)
+    t = sub.add_parser("talk")
+    t.add_argument("--addr", required=True)
+    t.add_argument("--port", type=int, required=True)
+    t.add_argument("--proto", choices=["smtp", "imap", "acap"], required=True)
+    t.add_argument("--starttls", action="store_true")
+    t.add_argument("--timeout", type=float, default=10)
+    a = ap.parse_args()
+    return serve(a) if a.cmd == "serve" else talk(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
