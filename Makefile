@@ -8,6 +8,9 @@
 # make demo            the demonstration gateway (as root)
 # make install         module into /lib/modules/KVER/updates, tool, man page, uapi header
 # make dkms-install    sources into /usr/src/nf_lemonade-VERSION for DKMS
+# make dkms-uninstall  dkms remove nf_lemonade/VERSION --all, and those sources
+# make install-boot    lemonade.service and the example files in /etc (kept if present)
+# make deb             Debian packages nf-lemonade-dkms and lemonctl into build/deb/
 # make style           checkpatch over the module sources
 
 VERSION := $(shell cat VERSION)
@@ -21,7 +24,7 @@ MODDIR ?= /lib/modules/$(notdir $(patsubst %/build,%,$(KDIR)))/updates
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LEMONADE_VERSION=$(VERSION) $(KBUILD_EXTRA)
 
 .PHONY: all kmod tool clean install install-kmod install-tool install-uapi \
-	dkms-install check demo style
+	dkms-install dkms-uninstall install-boot deb check demo style
 
 all: kmod tool
 
@@ -49,21 +52,94 @@ install-tool: tool
 install-uapi:
 	install -D -m 0644 uapi/linux/lemonade.h $(DESTDIR)$(PREFIX)/include/linux/lemonade.h
 
+# The DKMS source tree: Kbuild, VERSION, dkms.conf, kmod/ and uapi/; never
+# the tool, the tests or build products (kmod/*.mod.c is generated).
 DKMS_SRC := $(DESTDIR)/usr/src/nf_lemonade-$(VERSION)
+DKMS_KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h)
 dkms-install:
 	install -d $(DKMS_SRC)/kmod/compat $(DKMS_SRC)/uapi/linux
 	install -m 0644 Kbuild VERSION $(DKMS_SRC)/
 	sed 's/@VERSION@/$(VERSION)/' dkms.conf > $(DKMS_SRC)/dkms.conf
-	install -m 0644 kmod/Kbuild kmod/*.c kmod/*.h $(DKMS_SRC)/kmod/
-	install -m 0644 kmod/compat/compat.h $(DKMS_SRC)/kmod/compat/
+	install -m 0644 kmod/Kbuild $(DKMS_KMOD_SRC) $(DKMS_SRC)/kmod/
+	install -m 0644 $(wildcard kmod/compat/*.h) $(DKMS_SRC)/kmod/compat/
 	install -m 0755 kmod/compat/probe.sh $(DKMS_SRC)/kmod/compat/
 	install -m 0644 uapi/linux/lemonade.h $(DKMS_SRC)/uapi/linux/
 
+dkms-uninstall:
+	if dkms status -m nf_lemonade -v $(VERSION) 2>/dev/null | grep -q .; then \
+		dkms remove -m nf_lemonade -v $(VERSION) --all; fi
+	rm -rf /usr/src/nf_lemonade-$(VERSION)
+
+# Boot-time configuration for installs from source (the Debian packages ship
+# the same files): the systemd unit, pointed at $(PREFIX)/sbin/lemonctl, and
+# the commented example files, which never replace existing ones.
+UNITDIR ?= /lib/systemd/system
+BOOT_EXAMPLES := lemonade.conf modprobe.d/nf_lemonade.conf modules-load.d/nf_lemonade.conf
+install-boot:
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/sbin/lemonctl|$(PREFIX)/sbin/lemonctl|g' packaging/lemonade.service \
+		> $(DESTDIR)$(UNITDIR)/lemonade.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/lemonade.service
+	for f in $(BOOT_EXAMPLES); do \
+		test -e $(DESTDIR)/etc/$$f || \
+		install -D -m 0644 packaging/etc/$$f $(DESTDIR)/etc/$$f || exit; \
+	done
+	test -n "$(DESTDIR)" || ! test -d /run/systemd/system || systemctl daemon-reload
+
+deb:
+	packaging/build-debs.sh
+
 check:
 	selftests/run.sh
+
+# The module on Debian's 5.10, 6.1, 6.12 and 7.2 kernels, the whole guest
+# suite on each under QEMU (as root); the result goes to README.md.
+.PHONY: matrix
+matrix:
+	selftests/matrix.sh
 
 demo:
 	selftests/demo.sh
 
 style:
 	selftests/checkpatch.sh
+
+# The negotiation parser (kmod/parse.c) compiled for userspace; outputs in
+# build/parser/ (selftests/parser/README.md):
+#   make parser-test     unit tests with ASan+UBSan on the transcripts, then a
+#                        FUZZ_SHORT (30) second libFuzzer run; fails on any error
+#   make fuzz            libFuzzer for FUZZ_TIME seconds (3600), both needing clang
+#   make parser-bench    throughput over the transcripts (-O2, no sanitizers)
+PARSER_T := selftests/parser
+PARSER_B := build/parser
+PARSER_DEPS := kmod/parse.c kmod/parse.h
+PARSER_CC ?= gcc
+FUZZ_CC ?= clang
+PARSER_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Ikmod
+PARSER_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_TIME ?= 3600
+FUZZ_SHORT ?= 30
+FUZZ_FLAGS ?= -max_len=12288 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	-dict=$(PARSER_T)/fuzz.dict -artifact_prefix=$(PARSER_B)/
+.PHONY: parser-test parser-bench fuzz
+$(PARSER_B)/test_parse: $(PARSER_T)/test_parse.c $(PARSER_T)/dlg.h $(PARSER_DEPS)
+	@mkdir -p $(PARSER_B)
+	$(PARSER_CC) $(PARSER_CFLAGS) -O1 $(PARSER_SAN) -o $@ $(PARSER_T)/test_parse.c kmod/parse.c
+$(PARSER_B)/fuzz_parse: $(PARSER_T)/fuzz_parse.c $(PARSER_DEPS)
+	@mkdir -p $(PARSER_B)
+	$(FUZZ_CC) $(PARSER_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $(PARSER_T)/fuzz_parse.c kmod/parse.c
+$(PARSER_B)/bench_parse: $(PARSER_T)/bench_parse.c $(PARSER_T)/dlg.h $(PARSER_DEPS)
+	@mkdir -p $(PARSER_B)
+	$(PARSER_CC) $(PARSER_CFLAGS) -O2 -o $@ $(PARSER_T)/bench_parse.c kmod/parse.c
+parser-test: $(PARSER_B)/test_parse $(PARSER_B)/fuzz_parse
+	$(PARSER_B)/test_parse $(PARSER_T)/transcripts
+	@mkdir -p $(PARSER_B)/corpus
+	$(PARSER_B)/fuzz_parse $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SHORT) \
+		$(PARSER_B)/corpus $(PARSER_T)/corpus
+fuzz: $(PARSER_B)/fuzz_parse
+	@mkdir -p $(PARSER_B)/corpus
+	$(PARSER_B)/fuzz_parse $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TIME) \
+		$(PARSER_B)/corpus $(PARSER_T)/corpus
+parser-bench: $(PARSER_B)/bench_parse
+	$(PARSER_B)/bench_parse $(PARSER_T)/transcripts

@@ -56,6 +56,27 @@ static bool icmp_validate;
 module_param(icmp_validate, bool, 0444);
 MODULE_PARM_DESC(icmp_validate, "Drop ICMP errors quoting an out-of-window sequence number (RFC 5927) (default N)");
 
+static char *guard_policy = "restore";
+module_param(guard_policy, charp, 0444);
+MODULE_PARM_DESC(guard_policy, "What the negotiation guard does about a stripped capability: restore, reset, log or off (default restore)");
+
+static const char *const guard_names[] = {
+	[LEMONADE_GUARD_RESTORE]	= "restore",
+	[LEMONADE_GUARD_RESET]		= "reset",
+	[LEMONADE_GUARD_LOG]		= "log",
+	[LEMONADE_GUARD_OFF]		= "off",
+};
+
+static int guard_value(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(guard_names); i++)
+		if (!strcmp(name, guard_names[i]))
+			return i;
+	return -EINVAL;
+}
+
 static u32 code_mask(const unsigned short *codes, unsigned int n)
 {
 	u32 mask = 0;
@@ -225,6 +246,8 @@ struct lemonade_cfg *lemonade_cfg_default(void)
 	cfg->icmp_validate = icmp_validate;
 	cfg->icmp_v4_codes = code_mask(icmp_v4_codes, n_icmp_v4_codes);
 	cfg->icmp_v6_codes = code_mask(icmp_v6_codes, n_icmp_v6_codes);
+	/* validated at load time */
+	cfg->guard_policy = max(guard_value(guard_policy), 0);
 	cfg->nports = nports;
 	for (i = 0; i < nports; i++) {
 		cfg->ports[i].port = ports[i];
@@ -253,6 +276,10 @@ int lemonade_params_check(void)
 	if ((strcmp(icmp_policy, "absorb") && strcmp(icmp_policy, "pass")) ||
 	    (strcmp(icmp_states, "established") && strcmp(icmp_states, "all"))) {
 		pr_err("icmp_policy is absorb or pass, icmp_states established or all\n");
+		return -EINVAL;
+	}
+	if (guard_value(guard_policy) < 0) {
+		pr_err("guard_policy is restore, reset, log or off\n");
 		return -EINVAL;
 	}
 	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);

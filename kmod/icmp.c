@@ -168,6 +168,8 @@ unsigned int lemonade_icmp(struct lemonade_net *ln,
 
 		if (!seq_in_window(ct, dir, seq)) {
 			lemonade_count(ln, LEMONADE_STAT_A_ICMP_INVALID, 1);
+			lemonade_event_icmp(ln, cfg, ct, LEMONADE_EVENT_ICMP_INVALID,
+					    e.type, e.code);
 			return NF_DROP;
 		}
 	}
@@ -182,5 +184,7 @@ unsigned int lemonade_icmp(struct lemonade_net *ln,
 		return NF_ACCEPT;
 	}
 	lemonade_count(ln, LEMONADE_STAT_A_ICMP_ABSORBED, 1);
+	lemonade_event_icmp(ln, cfg, ct, LEMONADE_EVENT_ICMP_ABSORBED, e.type,
+			    e.code);
 	return NF_DROP;
 }

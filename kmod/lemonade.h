@@ -8,11 +8,14 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/types.h>
+#include <linux/atomic.h>
 #include <linux/mutex.h>
+#include <linux/netfilter.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
 #include <net/netns/generic.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/lemonade.h>
 
 #define LEMONADE_NSTATS (__LEMONADE_STAT_A_MAX - LEMONADE_STAT_A_FIRST)
@@ -56,6 +59,7 @@ struct lemonade_cfg {
 	bool icmp_validate;
 	u32 icmp_v4_codes;	/* soft type-3 codes, bit per code */
 	u32 icmp_v6_codes;	/* soft type-1 codes, bit per code */
+	u8 guard_policy;	/* enum lemonade_guard_policy */
 	unsigned int nports;
 	struct lemonade_port ports[LEMONADE_MAX_PORTS];
 	struct lemonade_pin pins[LEMONADE_MAX_PORTS];
@@ -74,6 +78,10 @@ struct lemonade_net {
 	struct delayed_work scan;
 	unsigned long flags;
 	unsigned long pressure_after;	/* jiffies; no pass before this */
+	/* event rate limit (events.c); zero is a valid initial state */
+	unsigned long ev_window;	/* jiffies: start of the current second */
+	atomic_t ev_sent;		/* events sent in it */
+	atomic_t ev_suppressed;		/* events dropped since the last sent */
 };
 
 /* lemonade_net.flags */
@@ -135,12 +143,61 @@ unsigned int lemonade_icmp(struct lemonade_net *ln,
 			   const struct nf_hook_state *state);
 
 /* offload.c */
-bool lemonade_flow_mark(struct nf_conn *ct);
+bool lemonade_flow_mark(struct nf_conn *ct, u8 proto);
+bool lemonade_flow_is_ours(const struct nf_conn *ct);
+
+/* guard.c */
+void lemonade_guard_init_flow(struct nf_conn *ct, u8 proto);
+void lemonade_guard_destroy(struct nf_conn *ct);
+void lemonade_guard_exit(void);
+u8 lemonade_guard_status(struct nf_conn *ct, u32 *inspected);
+unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
+				    const struct lemonade_cfg *cfg,
+				    struct sk_buff *skb, struct nf_conn *ct,
+				    enum ip_conntrack_info ctinfo,
+				    const struct nf_hook_state *state);
+unsigned int lemonade_guard_egress(struct lemonade_net *ln,
+				   const struct lemonade_cfg *cfg,
+				   struct sk_buff *skb, struct nf_conn *ct,
+				   enum ip_conntrack_info ctinfo,
+				   const struct nf_hook_state *state);
 int lemonade_offload_init(void);
 void lemonade_offload_exit(void);
 
 /* netlink.c */
+struct genl_family;
+extern struct genl_family lemonade_family;
 int lemonade_genl_init(void);
 void lemonade_genl_exit(void);
+
+/* flows.c: one covered flow, as LEMONADE_A_FLOW reports it */
+struct lemonade_flow {
+	union nf_inet_addr saddr, daddr;
+	u16 sport, dport;	/* original direction */
+	u16 port;		/* the listed port it matched */
+	u8 family;		/* AF_INET, AF_INET6 */
+	u8 tcp_state;
+	bool marked;
+	u32 remaining;		/* seconds until it expires if idle */
+	u32 timeout;		/* floor in seconds, 0 = unlimited */
+	u32 id;
+};
+
+struct netlink_callback;
+void lemonade_flow_fill(struct lemonade_flow *f, const struct lemonade_cfg *cfg,
+			const struct nf_conn *ct, const struct lemonade_pin *pin);
+int lemonade_put_flow(struct sk_buff *msg, const struct lemonade_flow *f);
+int lemonade_flows_start(struct netlink_callback *cb);
+int lemonade_flows_dump(struct sk_buff *skb, struct netlink_callback *cb);
+int lemonade_flows_done(struct netlink_callback *cb);
+
+/* events.c: may be called from hooks; they do not sleep */
+void lemonade_event_icmp(struct lemonade_net *ln,
+			 const struct lemonade_cfg *cfg,
+			 const struct nf_conn *ct, u8 kind, u8 type, u8 code);
+void lemonade_event_flow(struct lemonade_net *ln,
+			 const struct lemonade_cfg *cfg,
+			 const struct nf_conn *ct, u8 kind);
+void lemonade_event_released(struct lemonade_net *ln, unsigned int count);
 
 #endif /* _LEMONADE_H */

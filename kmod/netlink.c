@@ -10,7 +10,6 @@
 #include <linux/slab.h>
 #include <net/genetlink.h>
 
-static struct genl_family lemonade_family;
 
 static const struct nla_policy port_policy[LEMONADE_PORT_A_MAX + 1] = {
 	[LEMONADE_PORT_A_PORT]		= NLA_POLICY_MIN(NLA_U16, 1),
@@ -30,11 +29,16 @@ static const struct nla_policy set_policy[LEMONADE_A_MAX + 1] = {
 	[LEMONADE_A_ICMP_V4_CODES]	= { .type = NLA_U32 },
 	[LEMONADE_A_ICMP_V6_CODES]	= { .type = NLA_U32 },
 	[LEMONADE_A_ICMP_VALIDATE]	= NLA_POLICY_MAX(NLA_U8, 1),
+	[LEMONADE_A_GUARD_POLICY]	= NLA_POLICY_MAX(NLA_U8, LEMONADE_GUARD_POLICY_MAX),
 };
 
 static const struct nla_policy port_cmd_policy[LEMONADE_A_MAX + 1] = {
 	[LEMONADE_A_PORT]		= NLA_POLICY_NESTED(port_policy),
 	[LEMONADE_A_FORCE]		= { .type = NLA_FLAG },
+};
+
+static const struct nla_policy flows_policy[LEMONADE_A_MAX + 1] = {
+	[LEMONADE_A_FILTER_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
 };
 
 static const struct nla_policy empty_policy[LEMONADE_A_MAX + 1] = {
@@ -73,7 +77,8 @@ static int put_config(struct sk_buff *msg, const struct lemonade_cfg *cfg)
 	    nla_put_u8(msg, LEMONADE_A_ICMP_STATES, cfg->icmp_states) ||
 	    nla_put_u32(msg, LEMONADE_A_ICMP_V4_CODES, cfg->icmp_v4_codes) ||
 	    nla_put_u32(msg, LEMONADE_A_ICMP_V6_CODES, cfg->icmp_v6_codes) ||
-	    nla_put_u8(msg, LEMONADE_A_ICMP_VALIDATE, cfg->icmp_validate))
+	    nla_put_u8(msg, LEMONADE_A_ICMP_VALIDATE, cfg->icmp_validate) ||
+	    nla_put_u8(msg, LEMONADE_A_GUARD_POLICY, cfg->guard_policy))
 		return -EMSGSIZE;
 	ports = nla_nest_start(msg, LEMONADE_A_PORTS);
 	if (!ports)
@@ -232,6 +237,8 @@ static int lemonade_set_config(struct sk_buff *skb, struct genl_info *info)
 		cfg->icmp_v6_codes = nla_get_u32(tb[LEMONADE_A_ICMP_V6_CODES]);
 	if (tb[LEMONADE_A_ICMP_VALIDATE])
 		cfg->icmp_validate = nla_get_u8(tb[LEMONADE_A_ICMP_VALIDATE]);
+	if (tb[LEMONADE_A_GUARD_POLICY])
+		cfg->guard_policy = nla_get_u8(tb[LEMONADE_A_GUARD_POLICY]);
 	if (tb[LEMONADE_A_PORTS]) {
 		cfg->nports = 0;
 		nla_for_each_nested(attr, tb[LEMONADE_A_PORTS], rem) {
@@ -401,9 +408,24 @@ static const struct genl_ops lemonade_genl_ops[] = {
 		.maxattr = LEMONADE_A_MAX,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
+	{
+		/* flows of other users: CAP_NET_ADMIN, like conntrack -L */
+		.cmd	= LEMONADE_CMD_GET_FLOWS,
+		.start	= lemonade_flows_start,
+		.dumpit	= lemonade_flows_dump,
+		.done	= lemonade_flows_done,
+		.policy	= flows_policy,
+		.maxattr = LEMONADE_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
 };
 
-static struct genl_family lemonade_family __ro_after_init = {
+static const struct genl_multicast_group lemonade_mcgrps[] = {
+	/* events.c sends to group 0 */
+	{ .name = LEMONADE_MCGRP_EVENTS, LEMONADE_MCGRP_ADMIN },
+};
+
+struct genl_family lemonade_family __ro_after_init = {
 	.name		= LEMONADE_GENL_NAME,
 	.version	= LEMONADE_GENL_VERSION,
 	.maxattr	= LEMONADE_A_MAX,
@@ -411,6 +433,8 @@ static struct genl_family lemonade_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.ops		= lemonade_genl_ops,
 	.n_ops		= ARRAY_SIZE(lemonade_genl_ops),
+	.mcgrps		= lemonade_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(lemonade_mcgrps),
 };
 
 int __init lemonade_genl_init(void)

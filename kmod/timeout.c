@@ -106,13 +106,28 @@ static unsigned int lemonade_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	if (ctinfo == IP_CT_NEW && !nf_ct_is_confirmed(ct)) {
 		check_pressure(ln, cfg);
-		if (nf_ct_protonum(ct) == IPPROTO_TCP && lemonade_flow_pin(cfg, ct) &&
-		    lemonade_flow_mark(ct))
+		pin = nf_ct_protonum(ct) == IPPROTO_TCP ?
+		      lemonade_flow_pin(cfg, ct) : NULL;
+		if (pin && lemonade_flow_mark(ct, cfg->ports[pin - cfg->pins].proto))
 			lemonade_count(ln, LEMONADE_STAT_A_MARKED, 1);
 	}
 	/* ICMP errors are RELATED to the flow they quote: never a refresh */
 	if (ctinfo == IP_CT_RELATED || ctinfo == IP_CT_RELATED_REPLY)
 		return lemonade_icmp(ln, cfg, skb, ct, ctinfo, state);
+	if (test_bit(IPS_HELPER_BIT, &ct->status) &&
+	    nf_ct_protonum(ct) == IPPROTO_TCP) {
+		unsigned int verdict;
+
+		if (state->hook == NF_INET_PRE_ROUTING ||
+		    state->hook == NF_INET_LOCAL_OUT)
+			verdict = lemonade_guard_ingress(ln, cfg, skb, ct, ctinfo,
+							 state);
+		else
+			verdict = lemonade_guard_egress(ln, cfg, skb, ct, ctinfo,
+							state);
+		if (verdict != NF_ACCEPT)
+			return verdict;
+	}
 	if (!flow_established(ct))
 		return NF_ACCEPT;
 	pin = lemonade_flow_pin(cfg, ct);
@@ -306,9 +321,11 @@ static void recycle(struct lemonade_net *ln, const struct lemonade_cfg *cfg)
 	kvfree(w.stamps);
 	if (w.done < w.todo)
 		WRITE_ONCE(ln->pressure_after, jiffies + HZ);
-	if (w.done)
+	if (w.done) {
 		pr_info_ratelimited("table at %u of %u entries: released %u idle listed flows\n",
 				    count, max, w.done);
+		lemonade_event_released(ln, w.done);
+	}
 }
 
 static int rearm_unlimited(struct nf_conn *ct, void *data)

@@ -215,6 +215,8 @@ errors_of() {
 # server_link_up: bring the server's link back after a *_down test
 server_link_up() {
 	ip -n "$S" link set s0 up
+	# IPv6 addresses do not survive a link down (keep_addr_on_down=0)
+	ip -n "$S" addr replace $S6/64 dev s0 nodad
 	wait_for 10 ip -n "$S" route replace default via $G4S ||
 		fail "server IPv4 default route"
 	wait_for 10 ip -n "$S" -6 route replace default via $G6S ||
@@ -278,6 +280,55 @@ inject() {
 		fail "could not craft the ICMP error: $(cat "$TMPD/craft.out")"
 	fi
 	sleep 0.5
+}
+
+# mail_up: scripted mail servers in $S (587 smtp, 143 imap, 674 acap,
+# 2587 smtp that masks STARTTLS itself)
+mail_up() {
+	ip netns exec "$S" $PY "$HERE/mailpeer.py" serve --lifetime 1500 &
+	BG_PIDS+=($!)
+	local p
+	for p in 587 143 674 2587; do
+		wait_for 20 sh -c "ip netns exec $S ss -Htln 'sport = :$p' | grep -q ." ||
+			{ echo "FAIL: mail server on port $p did not start"; exit $ksft_fail; }
+	done
+}
+
+# masker_up [mask|remove]: an inspecting component inside the gateway
+# (NFQUEUE program) rewriting STARTTLS in server replies
+masker_up() {
+	local mode=${1:-mask}
+	[ -x "$HERE/progs/nfq_mask" ] || { echo "FAIL: selftests/progs/nfq_mask not built"; exit $ksft_fail; }
+	ip netns exec "$G" nft -f - <<-EOT
+	table inet inspect {
+		chain mid {
+			type filter hook forward priority filter + 10; policy accept;
+			tcp sport { 143, 587, 674, 2587 } queue num 0
+		}
+	}
+	EOT
+	[ $? -eq 0 ] || { echo "FAIL: could not load the NFQUEUE rule"; exit $ksft_fail; }
+	ip netns exec "$G" "$HERE/progs/nfq_mask" -q 0 -m "$mode" -t 600 \
+		> "$TMPD/masker.log" 2>&1 &
+	BG_PIDS+=($!)
+	wait_for 10 grep -q "queue 0" "$TMPD/masker.log" ||
+		{ echo "FAIL: masker did not start: $(cat "$TMPD/masker.log")"; exit $ksft_fail; }
+}
+
+# talk NAME ADDR PORT PROTO [--starttls]: a client negotiation; the
+# transcript is in $TMPD/NAME.talk, its last line DONE/RESET/TIMEOUT/CLOSED
+talk() {
+	local name=$1 addr=$2 port=$3 proto=$4
+	shift 4
+	ip netns exec "$C" timeout 60 $PY "$HERE/mailpeer.py" talk --addr "$addr" \
+		--port "$port" --proto "$proto" "$@" > "$TMPD/$name.talk" 2>&1
+	info "$name: $(tr '\n' '|' < "$TMPD/$name.talk" | cut -c1-300)"
+}
+
+# guard_counter NS NAME: one guard counter (0 on stock Linux)
+guard_counter() {
+	[ "$STOCK" = 1 ] && { echo 0; return; }
+	counter "$1" "$2"
 }
 
 checktool "conntrack --version" "run conntrack"

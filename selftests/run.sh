@@ -43,6 +43,8 @@ step "module builds for $KVER without warnings" \
 rm -f build-kmod.log
 step "checkpatch clean (kernel coding style)" "$HERE/checkpatch.sh"
 step "lemonctl builds with -Werror and sanitizers" make -s -C tool SANITIZE=1
+step "selftest helper programs build" make -s -C selftests/progs
+step "guard parser: unit tests (sanitizers) and a short fuzz run" make -s parser-test
 if [ -f tool/tests/test_duration.c ] || grep -q '^test:' tool/Makefile 2>/dev/null; then
 	step "userspace unit tests (sanitizers)" make -s -C tool test SANITIZE=1
 fi

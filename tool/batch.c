@@ -148,6 +148,30 @@ static int batch_check(struct batch *b)
 	return ret;
 }
 
+static void fold_icmp(struct lemon_icmp *to, const struct lemon_icmp *from)
+{
+	if (from->has_policy) {
+		to->policy = from->policy;
+		to->has_policy = true;
+	}
+	if (from->has_states) {
+		to->states = from->states;
+		to->has_states = true;
+	}
+	if (from->has_validate) {
+		to->validate = from->validate;
+		to->has_validate = true;
+	}
+	if (from->has_v4) {
+		to->v4 = from->v4;
+		to->has_v4 = true;
+	}
+	if (from->has_v6) {
+		to->v6 = from->v6;
+		to->has_v6 = true;
+	}
+}
+
 /* Folds every line into the configuration read from the kernel. */
 static int batch_fold(struct batch *b, bool *force)
 {
@@ -182,6 +206,11 @@ static int batch_fold(struct batch *b, bool *force)
 				cfg->low = s->low;
 				cfg->has_low = true;
 				line_of[LEMONADE_A_LOW_WATER] = c->line;
+			}
+			fold_icmp(&cfg->icmp, &s->icmp);
+			if (s->has_guard) {
+				cfg->guard = s->guard;
+				cfg->has_guard = true;
 			}
 			*force |= s->force;
 			break;
@@ -255,7 +284,10 @@ static int batch_put(struct nl_msg *msg, const struct lemon_config *cfg,
 	    (cfg->has_high &&
 	     nla_put_u8(msg, LEMONADE_A_HIGH_WATER, cfg->high) < 0) ||
 	    (cfg->has_low &&
-	     nla_put_u8(msg, LEMONADE_A_LOW_WATER, cfg->low) < 0))
+	     nla_put_u8(msg, LEMONADE_A_LOW_WATER, cfg->low) < 0) ||
+	    config_put_icmp(msg, &cfg->icmp) ||
+	    (cfg->has_guard &&
+	     nla_put_u8(msg, LEMONADE_A_GUARD_POLICY, cfg->guard) < 0))
 		return -1;
 	nest = lemon_nl_nest_start(msg, LEMONADE_A_PORTS);
 	if (!nest)
@@ -355,6 +387,50 @@ static void save_timeout(uint32_t secs)
 		printf(" force");
 }
 
+static void save_icmp(const struct lemon_icmp *c)
+{
+	char buf[128];
+
+	if (!c->has_policy && !c->has_states && !c->has_validate &&
+	    !c->has_v4 && !c->has_v6)
+		return;
+	printf("set icmp");
+	if (c->has_policy)
+		printf(" %s", icmp_policy_name(c->policy));
+	if (c->has_states)
+		printf(" states %s", icmp_states_name(c->states));
+	if (c->has_validate)
+		printf(" validate %s", c->validate ? "on" : "off");
+	if (c->has_v4)
+		printf(" codes4 %s", format_codes(c->v4, buf, sizeof(buf)));
+	if (c->has_v6)
+		printf(" codes6 %s", format_codes(c->v6, buf, sizeof(buf)));
+	printf("\n");
+}
+
+/* Values of a newer module that this lemonctl cannot write back. */
+static int save_check(const struct lemon_config *cfg)
+{
+	const char *what = NULL;
+	unsigned int v = 0;
+
+	if (cfg->icmp.has_policy && !icmp_policy_name(cfg->icmp.policy)) {
+		what = "ICMP policy";
+		v = cfg->icmp.policy;
+	} else if (cfg->icmp.has_states && !icmp_states_name(cfg->icmp.states)) {
+		what = "ICMP states";
+		v = cfg->icmp.states;
+	} else if (cfg->has_guard && !guard_name(cfg->guard)) {
+		what = "guard policy";
+		v = cfg->guard;
+	}
+	if (!what)
+		return EXIT_OK;
+	lemon_err("the %s is %u, which lemonctl %s does not know (upgrade lemonctl)",
+		  what, v, LEMONADE_VERSION);
+	return EXIT_FAIL;
+}
+
 int cmd_save(int argc, char **argv)
 {
 	struct lemon_config cfg;
@@ -390,6 +466,9 @@ int cmd_save(int argc, char **argv)
 		}
 	}
 
+	ret = save_check(&cfg);
+	if (ret)
+		goto out;
 	printf("port flush\n");
 	if (cfg.has_enabled || cfg.has_timeout || cfg.has_high || cfg.has_low) {
 		printf("set");
@@ -405,6 +484,9 @@ int cmd_save(int argc, char **argv)
 			printf(" low %u", cfg.low);
 		printf("\n");
 	}
+	save_icmp(&cfg.icmp);
+	if (cfg.has_guard)
+		printf("set guard %s\n", guard_name(cfg.guard));
 	for (i = 0; i < cfg.nports; i++) {
 		const struct lemon_port *p = &cfg.ports[i];
 

@@ -12,8 +12,13 @@ void set_usage(FILE *f)
 		"Usage: " PROG_NAME " set SETTING...\n"
 		"       " PROG_NAME " config set SETTING...\n"
 		"SETTING := { timeout { DURATION | unlimited } | enable { on | off } |\n"
-		"             pressure [ high PCT ] [ low PCT ] | force }\n"
+		"             pressure [ high PCT ] [ low PCT ] | icmp ICMP... |\n"
+		"             guard { restore | reset | log | off } | force }\n"
+		"ICMP := { absorb | pass | states { established | all } |\n"
+		"          validate { on | off } | codes4 CODES | codes6 CODES }\n"
 		"DURATION := SECONDS | e.g. 2h4m, 1d, 90s (units d h m s, largest first)\n"
+		"CODES := e.g. 0,1,5 or 0-3,13 or none (destination-unreachable codes:\n"
+		"         ICMPv4 0-15 but never 4, ICMPv6 0-7)\n"
 		"A timeout below %d seconds (RFC 5382 REQ-5) also needs \"force\".\n",
 		LEMONADE_RFC5382_MIN_TIMEOUT);
 }
@@ -32,13 +37,86 @@ static int dup_arg(const char *what)
 			   what);
 }
 
+static const char set_needs[] =
+	"\"set\" needs at least one of timeout, enable, pressure, icmp, guard (try: " PROG_NAME " set help)";
+
+/* "icmp" and what follows it, from argv[*i]; at least one word. */
+static int parse_icmp(int argc, char **argv, int *i, struct lemon_icmp *c)
+{
+	int n = 0;
+
+	while (*i < argc) {
+		const char *k = argv[*i];
+		uint8_t policy;
+
+		if (!strcmp(k, "absorb") || !strcmp(k, "pass")) {
+			if (c->has_policy)
+				return parse_error("argument \"icmp %s\" conflicts with an earlier policy (try: " PROG_NAME " set help)",
+						   k);
+			parse_icmp_policy(k, &policy);
+			c->policy = policy;
+			c->has_policy = true;
+			(*i)++;
+			n++;
+			continue;
+		}
+		if (strcmp(k, "states") && strcmp(k, "validate") &&
+		    strcmp(k, "codes4") && strcmp(k, "codes6"))
+			break;
+		if (*i + 1 >= argc)
+			return parse_error("\"icmp %s\" needs a value (try: " PROG_NAME " set help)",
+					   k);
+		if (!strcmp(k, "states")) {
+			if (c->has_states)
+				return dup_arg("icmp states");
+			if (parse_icmp_states("icmp states", argv[*i + 1],
+					      &c->states))
+				return -1;
+			c->has_states = true;
+		} else if (!strcmp(k, "validate")) {
+			if (c->has_validate)
+				return dup_arg("icmp validate");
+			if (parse_on_off("icmp validate", argv[*i + 1],
+					 &c->validate))
+				return -1;
+			c->has_validate = true;
+		} else if (!strcmp(k, "codes4")) {
+			if (c->has_v4)
+				return dup_arg("icmp codes4");
+			if (parse_codes("icmp codes4", argv[*i + 1], 15, &c->v4))
+				return -1;
+			c->has_v4 = true;
+		} else {
+			if (c->has_v6)
+				return dup_arg("icmp codes6");
+			if (parse_codes("icmp codes6", argv[*i + 1], 7, &c->v6))
+				return -1;
+			c->has_v6 = true;
+		}
+		*i += 2;
+		n++;
+	}
+	if (!n) {
+		if (*i < argc)
+			return parse_icmp_policy(argv[*i], &c->policy);
+		return parse_error("\"icmp\" needs absorb, pass, states, validate, codes4 or codes6 (try: " PROG_NAME " set help)");
+	}
+	return 0;
+}
+
+static bool icmp_any(const struct lemon_icmp *c)
+{
+	return c->has_policy || c->has_states || c->has_validate ||
+	       c->has_v4 || c->has_v6;
+}
+
 int config_parse_set(int argc, char **argv, struct set_args *a)
 {
 	int i = 0;
 
 	memset(a, 0, sizeof(*a));
 	if (!argc)
-		return parse_error("\"set\" needs at least one of timeout, enable, pressure (try: " PROG_NAME " set help)");
+		return parse_error(set_needs);
 	while (i < argc) {
 		const char *k = argv[i++];
 
@@ -76,6 +154,24 @@ int config_parse_set(int argc, char **argv, struct set_args *a)
 				return parse_error("\"pressure\" needs \"high PCT\" and/or \"low PCT\" (try: " PROG_NAME " set help)");
 			continue;
 		}
+		if (!strcmp(k, "icmp")) {
+			if (icmp_any(&a->icmp))
+				return dup_arg(k);
+			if (parse_icmp(argc, argv, &i, &a->icmp))
+				return -1;
+			continue;
+		}
+		if (!strcmp(k, "guard")) {
+			if (i >= argc)
+				return parse_error("\"guard\" needs a value (try: " PROG_NAME " set help)");
+			if (a->has_guard)
+				return dup_arg(k);
+			if (parse_guard(argv[i], &a->guard))
+				return -1;
+			a->has_guard = true;
+			i++;
+			continue;
+		}
 		if (!strcmp(k, "timeout") || !strcmp(k, "enable")) {
 			bool timeout = k[0] == 't';
 
@@ -99,8 +195,9 @@ int config_parse_set(int argc, char **argv, struct set_args *a)
 		return parse_error("unknown argument \"%s\" to \"set\" (try: " PROG_NAME " set help)",
 				   k);
 	}
-	if (!a->has_enabled && !a->has_timeout && !a->has_high && !a->has_low)
-		return parse_error("\"set\" needs at least one of timeout, enable, pressure (try: " PROG_NAME " set help)");
+	if (!a->has_enabled && !a->has_timeout && !a->has_high && !a->has_low &&
+	    !icmp_any(&a->icmp) && !a->has_guard)
+		return parse_error(set_needs);
 	if (a->has_high && a->has_low && a->low >= a->high)
 		return parse_error("pressure low %u%% must be below high %u%%",
 				   a->low, a->high);
@@ -109,9 +206,11 @@ int config_parse_set(int argc, char **argv, struct set_args *a)
 
 int config_check_set(const struct set_args *a, const char *where)
 {
-	if (a->has_timeout)
-		return check_floor(a->timeout, a->force, -1, where);
-	return EXIT_OK;
+	int ret = check_codes(&a->icmp, where);
+
+	if (!ret && a->has_timeout)
+		ret = check_floor(a->timeout, a->force, -1, where);
+	return ret;
 }
 
 static int parse_config(struct nlattr **tb, void *arg)
@@ -141,6 +240,30 @@ static int parse_config(struct nlattr **tb, void *arg)
 	if (tb[LEMONADE_A_LOW_WATER]) {
 		cfg->low = nla_get_u8(tb[LEMONADE_A_LOW_WATER]);
 		cfg->has_low = true;
+	}
+	if (tb[LEMONADE_A_ICMP_POLICY]) {
+		cfg->icmp.policy = nla_get_u8(tb[LEMONADE_A_ICMP_POLICY]);
+		cfg->icmp.has_policy = true;
+	}
+	if (tb[LEMONADE_A_ICMP_STATES]) {
+		cfg->icmp.states = nla_get_u8(tb[LEMONADE_A_ICMP_STATES]);
+		cfg->icmp.has_states = true;
+	}
+	if (tb[LEMONADE_A_ICMP_VALIDATE]) {
+		cfg->icmp.validate = !!nla_get_u8(tb[LEMONADE_A_ICMP_VALIDATE]);
+		cfg->icmp.has_validate = true;
+	}
+	if (tb[LEMONADE_A_ICMP_V4_CODES]) {
+		cfg->icmp.v4 = nla_get_u32(tb[LEMONADE_A_ICMP_V4_CODES]);
+		cfg->icmp.has_v4 = true;
+	}
+	if (tb[LEMONADE_A_ICMP_V6_CODES]) {
+		cfg->icmp.v6 = nla_get_u32(tb[LEMONADE_A_ICMP_V6_CODES]);
+		cfg->icmp.has_v6 = true;
+	}
+	if (tb[LEMONADE_A_GUARD_POLICY]) {
+		cfg->guard = nla_get_u8(tb[LEMONADE_A_GUARD_POLICY]);
+		cfg->has_guard = true;
 	}
 	if (!tb[LEMONADE_A_PORTS])
 		return 0;
@@ -243,6 +366,54 @@ void port_print(const struct lemon_port *p, const struct lemon_config *cfg)
 	print_nl();
 }
 
+/* A name from lemonctl's table, or the number for a newer module's value. */
+static void print_enum(const char *key, const char *fmt, const char *name,
+		       unsigned int value)
+{
+	char num[16];
+
+	if (!name) {
+		snprintf(num, sizeof(num), "%u", value);
+		name = num;
+	}
+	print_string(PRINT_ANY, key, fmt, name);
+}
+
+static void print_codes(const char *key, const char *fmt, uint32_t mask)
+{
+	char buf[128];
+	unsigned int i;
+
+	print_string(PRINT_FP, NULL, fmt, format_codes(mask, buf, sizeof(buf)));
+	open_json_array(key);
+	for (i = 0; i < 32; i++)
+		if (mask & (1u << i))
+			print_uint(PRINT_JSON, NULL, NULL, i);
+	close_json_array();
+}
+
+static void print_icmp(const struct lemon_icmp *c)
+{
+	if (!icmp_any(c))
+		return;
+	print_string(PRINT_FP, NULL, "%s", "icmp");
+	open_json_object("icmp");
+	if (c->has_policy)
+		print_enum("policy", " %s", icmp_policy_name(c->policy),
+			   c->policy);
+	if (c->has_states)
+		print_enum("states", " states %s", icmp_states_name(c->states),
+			   c->states);
+	if (c->has_validate)
+		print_on_off(PRINT_ANY, "validate", " validate %s", c->validate);
+	if (c->has_v4)
+		print_codes("codes4", " codes4 %s", c->v4);
+	if (c->has_v6)
+		print_codes("codes6", " codes6 %s", c->v6);
+	close_json_object();
+	print_nl();
+}
+
 static void print_config(const struct lemon_config *cfg)
 {
 	size_t i;
@@ -270,6 +441,12 @@ static void print_config(const struct lemon_config *cfg)
 	for (i = 0; i < cfg->nports; i++)
 		port_print(&cfg->ports[i], cfg);
 	close_json_array();
+	print_icmp(&cfg->icmp);
+	if (cfg->has_guard) {
+		print_enum("guard", "guard %s", guard_name(cfg->guard),
+			   cfg->guard);
+		print_nl();
+	}
 	close_json_object();
 }
 
@@ -297,6 +474,20 @@ int cmd_show(int argc, char **argv)
 	return ret;
 }
 
+int config_put_icmp(struct nl_msg *msg, const struct lemon_icmp *c)
+{
+	if ((c->has_policy &&
+	     nla_put_u8(msg, LEMONADE_A_ICMP_POLICY, c->policy) < 0) ||
+	    (c->has_states &&
+	     nla_put_u8(msg, LEMONADE_A_ICMP_STATES, c->states) < 0) ||
+	    (c->has_validate &&
+	     nla_put_u8(msg, LEMONADE_A_ICMP_VALIDATE, c->validate ? 1 : 0) < 0) ||
+	    (c->has_v4 && nla_put_u32(msg, LEMONADE_A_ICMP_V4_CODES, c->v4) < 0) ||
+	    (c->has_v6 && nla_put_u32(msg, LEMONADE_A_ICMP_V6_CODES, c->v6) < 0))
+		return -1;
+	return 0;
+}
+
 static int put_set_args(struct nl_msg *msg, const struct set_args *a)
 {
 	if (a->has_enabled &&
@@ -308,6 +499,10 @@ static int put_set_args(struct nl_msg *msg, const struct set_args *a)
 	if (a->has_high && nla_put_u8(msg, LEMONADE_A_HIGH_WATER, a->high) < 0)
 		return -1;
 	if (a->has_low && nla_put_u8(msg, LEMONADE_A_LOW_WATER, a->low) < 0)
+		return -1;
+	if (config_put_icmp(msg, &a->icmp) ||
+	    (a->has_guard &&
+	     nla_put_u8(msg, LEMONADE_A_GUARD_POLICY, a->guard) < 0))
 		return -1;
 	if (a->force && nla_put_flag(msg, LEMONADE_A_FORCE) < 0)
 		return -1;

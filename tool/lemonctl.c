@@ -23,6 +23,8 @@ static const struct object {
 	{ "config",	cmd_config,	NULL },
 	{ "port",	cmd_port,	port_usage },
 	{ "stats",	cmd_stats,	stats_usage },
+	{ "flows",	cmd_flows,	flows_usage },
+	{ "monitor",	cmd_monitor,	monitor_usage },
 	{ "save",	cmd_save,	save_usage },
 	{ "help",	cmd_help,	usage },
 };
@@ -34,17 +36,22 @@ void usage(FILE *f)
 	fprintf(f,
 		"Usage: " PROG_NAME " [ OPTIONS ] OBJECT { COMMAND | help }\n"
 		"       " PROG_NAME " [ OPTIONS ] -b FILE\n"
-		"OBJECT := { show | set | config | port | stats | save | help }\n"
+		"OBJECT := { show | set | config | port | stats | flows | monitor | save |\n"
+		"           help }\n"
 		"OPTIONS := { -j | --json | -p | --pretty | -n NETNS | --netns NETNS |\n"
 		"             -b FILE | --batch FILE | -V | --version | -h | --help }\n"
 		"\n"
 		"  " PROG_NAME " show                       the configuration (default)\n"
-		"  " PROG_NAME " set SETTING...             change global settings\n"
+		"  " PROG_NAME " set SETTING...             change global settings (timeout,\n"
+		"                                      enable, pressure, icmp, guard)\n"
 		"  " PROG_NAME " port [ list ]              the listed server ports\n"
 		"  " PROG_NAME " port add PORT [ ARGS ]     add or replace a port\n"
 		"  " PROG_NAME " port del PORT              stop tracking a port\n"
 		"  " PROG_NAME " port flush                 empty the port set\n"
 		"  " PROG_NAME " stats [ reset ]            the counters\n"
+		"  " PROG_NAME " flows [ port PORT ]        the covered flows\n"
+		"  " PROG_NAME " monitor [ count N ] [ timeout DURATION ]\n"
+		"                                      events as they happen\n"
 		"  " PROG_NAME " save > FILE                commands for -b FILE\n"
 		"  " PROG_NAME " OBJECT help                more about an object\n"
 		"\n"

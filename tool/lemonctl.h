@@ -28,24 +28,37 @@ struct lemon_port {
 	unsigned int line;	/* batch line that set it, 0 = kernel */
 };
 
+/* The ICMP shield and guard settings; each field only when has_*. */
+struct lemon_icmp {
+	bool has_policy, has_states, has_validate, has_v4, has_v6;
+	uint8_t policy;		/* enum lemonade_icmp_policy */
+	uint8_t states;		/* enum lemonade_icmp_states */
+	bool validate;
+	uint32_t v4, v6;	/* soft codes, bit per code */
+};
+
 /* The whole configuration of a netns (GET_CONFIG, or a folded batch). */
 struct lemon_config {
 	bool has_version, has_enabled, has_timeout, has_high, has_low;
-	bool has_ports;
+	bool has_ports, has_guard;
 	char version[64];
 	bool enabled;
 	uint32_t timeout;
 	uint8_t high, low;
+	struct lemon_icmp icmp;
+	uint8_t guard;		/* enum lemonade_guard_policy */
 	size_t nports;
 	struct lemon_port *ports;
 };
 
 /* Arguments of "set"; each field only when has_*. */
 struct set_args {
-	bool has_enabled, has_timeout, has_high, has_low;
+	bool has_enabled, has_timeout, has_high, has_low, has_guard;
 	bool enabled;
 	uint32_t timeout;
 	uint8_t high, low;
+	struct lemon_icmp icmp;
+	uint8_t guard;
 	bool force;
 };
 
@@ -80,6 +93,20 @@ int parse_on_off(const char *key, const char *arg, bool *on);
 int parse_timeout(const char *key, const char *arg, uint32_t *secs);
 int parse_proto(const char *arg, uint8_t *proto);
 const char *proto_name(uint8_t proto);
+int parse_icmp_policy(const char *arg, uint8_t *policy);
+const char *icmp_policy_name(uint8_t policy);
+int parse_icmp_states(const char *key, const char *arg, uint8_t *states);
+const char *icmp_states_name(uint8_t states);
+/* "0,1,5", "0-3,13" or "none"; codes 0..max. */
+int parse_codes(const char *key, const char *arg, unsigned int max,
+		uint32_t *mask);
+/* "0,1,5" or "none", into buf. */
+const char *format_codes(uint32_t mask, char *buf, size_t len);
+int parse_guard(const char *arg, uint8_t *guard);
+const char *guard_name(uint8_t guard);
+const char *tcp_state_name(uint8_t state);
+/* Local check of ICMPv4 code 4; prints the error, returns EXIT_FAIL. */
+int check_codes(const struct lemon_icmp *icmp, const char *where);
 /* A floor that needs "force": set, and below the RFC 5382 minimum. */
 bool below_rfc_floor(uint32_t secs);
 /* Local RFC 5382 REQ-5 check; prints the error and returns EXIT_FAIL. */
@@ -95,6 +122,8 @@ void config_del_port(struct lemon_config *cfg, struct lemon_port *p);
 int config_parse_set(int argc, char **argv, struct set_args *a);
 int config_check_set(const struct set_args *a, const char *where);
 int config_get(struct lemon_config *cfg);
+struct nl_msg;
+int config_put_icmp(struct nl_msg *msg, const struct lemon_icmp *c);
 int carried_force(bool sets_timeout, uint16_t port, bool all_ports,
 		  bool *force);
 int cmd_show(int argc, char **argv);
@@ -116,6 +145,17 @@ void port_usage(FILE *f);
 /* stats.c */
 int cmd_stats(int argc, char **argv);
 void stats_usage(FILE *f);
+
+/* flows.c */
+struct nlattr;
+/* Prints one LEMONADE_A_FLOW nest as an object (JSON key or NULL). */
+int flow_print(struct nlattr *nest, const char *key);
+int cmd_flows(int argc, char **argv);
+void flows_usage(FILE *f);
+
+/* monitor.c */
+int cmd_monitor(int argc, char **argv);
+void monitor_usage(FILE *f);
 
 /* batch.c */
 enum batch_kind {

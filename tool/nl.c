@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
+#include <time.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,6 +33,34 @@ const struct nla_policy lemonade_policy[LEMONADE_A_MAX + 1] = {
 	[LEMONADE_A_PORT]	= { .type = NLA_NESTED },
 	[LEMONADE_A_FORCE]	= { .type = NLA_FLAG },
 	[LEMONADE_A_STATS]	= { .type = NLA_NESTED },
+	[LEMONADE_A_ICMP_POLICY]	= { .type = NLA_U8 },
+	[LEMONADE_A_ICMP_STATES]	= { .type = NLA_U8 },
+	[LEMONADE_A_ICMP_V4_CODES]	= { .type = NLA_U32 },
+	[LEMONADE_A_ICMP_V6_CODES]	= { .type = NLA_U32 },
+	[LEMONADE_A_ICMP_VALIDATE]	= { .type = NLA_U8 },
+	[LEMONADE_A_GUARD_POLICY]	= { .type = NLA_U8 },
+	[LEMONADE_A_FILTER_PORT]	= { .type = NLA_U16 },
+	[LEMONADE_A_FLOW]		= { .type = NLA_NESTED },
+	[LEMONADE_A_EVENT]		= { .type = NLA_U8 },
+	[LEMONADE_A_EVENT_COUNT]	= { .type = NLA_U32 },
+	[LEMONADE_A_EVENT_SUPPRESSED]	= { .type = NLA_U32 },
+	[LEMONADE_A_ICMP_TYPE]		= { .type = NLA_U8 },
+	[LEMONADE_A_ICMP_CODE]		= { .type = NLA_U8 },
+};
+
+const struct nla_policy lemonade_flow_policy[LEMONADE_FLOW_A_MAX + 1] = {
+	[LEMONADE_FLOW_A_FAMILY]	= { .type = NLA_U8 },
+	[LEMONADE_FLOW_A_SADDR]		= { .minlen = 4 },
+	[LEMONADE_FLOW_A_DADDR]		= { .minlen = 4 },
+	[LEMONADE_FLOW_A_SPORT]		= { .type = NLA_U16 },
+	[LEMONADE_FLOW_A_DPORT]		= { .type = NLA_U16 },
+	[LEMONADE_FLOW_A_PORT]		= { .type = NLA_U16 },
+	[LEMONADE_FLOW_A_TCP_STATE]	= { .type = NLA_U8 },
+	[LEMONADE_FLOW_A_REMAINING]	= { .type = NLA_U32 },
+	[LEMONADE_FLOW_A_TIMEOUT]	= { .type = NLA_U32 },
+	[LEMONADE_FLOW_A_MARKED]	= { .type = NLA_U8 },
+	[LEMONADE_FLOW_A_ID]		= { .type = NLA_U32 },
+	[LEMONADE_FLOW_A_GUARD]		= { .type = NLA_U8 },
 };
 
 const struct nla_policy lemonade_port_policy[LEMONADE_PORT_A_MAX + 1] = {
@@ -46,10 +76,20 @@ const struct nla_policy lemonade_stat_policy[LEMONADE_STAT_A_MAX + 1] = {
 	[LEMONADE_STAT_A_PRESSURE_EVENTS]	= { .type = NLA_U64 },
 	[LEMONADE_STAT_A_RELEASED_UNLOAD]	= { .type = NLA_U64 },
 	[LEMONADE_STAT_A_MARKED]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_ICMP_ABSORBED]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_ICMP_PASSED]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_ICMP_INVALID]		= { .type = NLA_U64 },
 };
 
 static struct nl_sock *sk;
 static int family = -1;
+/* What needs CAP_NET_ADMIN, for the EPERM message. */
+static const char *perm_what = "changing lemonade configuration";
+
+void lemon_nl_perm_hint(const char *what)
+{
+	perm_what = what;
+}
 
 /* State of one request/response exchange. */
 struct txn {
@@ -167,6 +207,20 @@ struct nl_msg *lemon_nl_request(uint8_t cmd)
 	return msg;
 }
 
+struct nl_msg *lemon_nl_dump_request(uint8_t cmd)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
+				 NLM_F_REQUEST | NLM_F_DUMP, cmd,
+				 LEMONADE_GENL_VERSION)) {
+		nlmsg_free(msg);
+		lemon_err("out of memory");
+		return NULL;
+	}
+	return msg;
+}
+
 struct nlattr *lemon_nl_nest_start(struct nl_msg *msg, int type)
 {
 	struct nlattr *nest = nla_nest_start(msg, type);
@@ -244,12 +298,35 @@ static int ack_cb(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/* The end of a dump: an error met half-way is in its payload. */
 static int finish_cb(struct nl_msg *msg, void *arg)
 {
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct txn *t = arg;
+	int error;
 
-	(void)msg;
 	t->done = true;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(int))
+		return NL_STOP;
+	memcpy(&error, nlmsg_data(nlh), sizeof(error));
+	if (error < 0) {
+		struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+		int off = NLMSG_ALIGN(sizeof(int));
+
+		t->error = -error;
+		if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) &&
+		    (int)(nlh->nlmsg_len - NLMSG_HDRLEN) > off &&
+		    nla_parse(tb, NLMSGERR_ATTR_MAX,
+			      (struct nlattr *)((char *)nlmsg_data(nlh) + off),
+			      (int)(nlh->nlmsg_len - NLMSG_HDRLEN) - off,
+			      NULL) >= 0 &&
+		    tb[NLMSGERR_ATTR_MSG] && nla_len(tb[NLMSGERR_ATTR_MSG]) > 0) {
+			snprintf(t->msg, sizeof(t->msg), "%.*s",
+				 nla_len(tb[NLMSGERR_ATTR_MSG]),
+				 (const char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
+			t->has_msg = t->msg[0] != '\0';
+		}
+	}
 	return NL_STOP;
 }
 
@@ -345,6 +422,24 @@ void lemon_nl_path_words(const struct nl_attr_path *path, char *buf, size_t len)
 	case LEMONADE_A_FORCE:
 		s = "force";
 		break;
+	case LEMONADE_A_ICMP_POLICY:
+		s = "icmp";
+		break;
+	case LEMONADE_A_ICMP_STATES:
+		s = "icmp states";
+		break;
+	case LEMONADE_A_ICMP_VALIDATE:
+		s = "icmp validate";
+		break;
+	case LEMONADE_A_ICMP_V4_CODES:
+		s = "icmp codes4";
+		break;
+	case LEMONADE_A_ICMP_V6_CODES:
+		s = "icmp codes6";
+		break;
+	case LEMONADE_A_GUARD_POLICY:
+		s = "guard";
+		break;
 	case LEMONADE_A_PORTS:
 	case LEMONADE_A_PORT:
 		if (path->port < 0) {
@@ -423,7 +518,8 @@ int lemon_nl_transact(struct nl_msg *msg, nl_reply_fn fn, void *arg,
 							 suffix, sizeof(suffix));
 	}
 	if (t.error == EPERM)
-		lemon_err("Operation not permitted (changing lemonade configuration needs CAP_NET_ADMIN in this network namespace)");
+		lemon_err("Operation not permitted (%s needs CAP_NET_ADMIN in this network namespace)",
+			  perm_what);
 	else if (t.has_msg)
 		lemon_err("%s%s", t.msg, suffix);
 	else if (t.error == EOPNOTSUPP)
@@ -435,5 +531,137 @@ out:
 	if (cb)
 		nl_cb_put(cb);
 	nlmsg_free(msg);
+	return ret;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+struct monitor {
+	nl_reply_fn fn;
+	void *arg;
+	unsigned long seen, count;
+	bool failed;
+};
+
+static int monitor_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *tb[LEMONADE_A_MAX + 1];
+	struct monitor *m = arg;
+	struct genlmsghdr *g;
+
+	if (nlh->nlmsg_type != family ||
+	    nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
+		return NL_SKIP;
+	g = nlmsg_data(nlh);
+	if (g->cmd != LEMONADE_CMD_EVENT)
+		return NL_SKIP;
+	if (genlmsg_parse(nlh, 0, tb, LEMONADE_A_MAX,
+			  (struct nla_policy *)lemonade_policy) < 0) {
+		lemon_warn("malformed event from nf_lemonade skipped");
+		return NL_SKIP;
+	}
+	if (m->fn(tb, m->arg)) {
+		m->failed = true;
+		return NL_STOP;
+	}
+	m->seen++;
+	return m->count && m->seen >= m->count ? NL_STOP : NL_OK;
+}
+
+static int no_seq_check(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int lemon_nl_monitor(nl_reply_fn fn, void *arg, unsigned long count,
+		     long timeout_ms, volatile sig_atomic_t *stop,
+		     const sigset_t *waitmask)
+{
+	struct monitor m = { .fn = fn, .arg = arg, .count = count };
+	long deadline = timeout_ms ? now_ms() + timeout_ms : 0;
+	struct nl_cb *cb = NULL;
+	int ret = EXIT_FAIL;
+	int grp, err;
+
+	grp = genl_ctrl_resolve_grp(sk, LEMONADE_GENL_NAME, LEMONADE_MCGRP_EVENTS);
+	if (grp == -NLE_OBJ_NOTFOUND) {
+		lemon_err("the loaded nf_lemonade sends no events (is it older than lemonctl %s?)",
+			  LEMONADE_VERSION);
+		return EXIT_FAIL;
+	}
+	if (grp < 0) {
+		lemon_err("cannot look up the event group of nf_lemonade: %s",
+			  nl_geterror(grp));
+		return EXIT_FAIL;
+	}
+	err = nl_socket_add_membership(sk, grp);
+	if (err == -NLE_PERM) {
+		lemon_err("Operation not permitted (watching lemonade events needs CAP_NET_ADMIN in this network namespace)");
+		return EXIT_FAIL;
+	}
+	if (err < 0) {
+		lemon_err("cannot join the event group of nf_lemonade: %s",
+			  nl_geterror(err));
+		return EXIT_FAIL;
+	}
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb) {
+		lemon_err("out of memory");
+		return EXIT_FAIL;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, monitor_cb, &m);
+	/* events carry no sequence number */
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
+
+	while (!*stop && !m.failed && (!count || m.seen < count)) {
+		struct pollfd pfd = { .fd = nl_socket_get_fd(sk), .events = POLLIN };
+		struct timespec ts, *tsp = NULL;
+		int r;
+
+		if (deadline) {
+			long left = deadline - now_ms();
+
+			if (left <= 0)
+				break;
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = (left % 1000) * 1000000L;
+			tsp = &ts;
+		}
+		/* the signals that stop us are let in only while waiting */
+		r = ppoll(&pfd, 1, tsp, waitmask);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			lemon_err("cannot wait for events: %s", strerror(errno));
+			goto out;
+		}
+		if (!r)
+			continue;
+		err = nl_recvmsgs(sk, cb);
+		if (err == -NLE_NOMEM) {
+			/* ENOBUFS: the socket overflowed */
+			lemon_warn("events were lost (lemonctl read them too slowly)");
+			continue;
+		}
+		if (err < 0 && err != -NLE_AGAIN && err != -NLE_INTR) {
+			lemon_err("cannot read events from nf_lemonade: %s",
+				  nl_geterror(err));
+			goto out;
+		}
+	}
+	ret = m.failed ? EXIT_FAIL : EXIT_OK;
+out:
+	nl_cb_put(cb);
 	return ret;
 }

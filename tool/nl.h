@@ -2,6 +2,7 @@
 #ifndef LEMONCTL_NL_H
 #define LEMONCTL_NL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,7 @@ typedef void (*nl_where_fn)(const struct nl_attr_path *path, void *arg,
 extern const struct nla_policy lemonade_policy[LEMONADE_A_MAX + 1];
 extern const struct nla_policy lemonade_port_policy[LEMONADE_PORT_A_MAX + 1];
 extern const struct nla_policy lemonade_stat_policy[LEMONADE_STAT_A_MAX + 1];
+extern const struct nla_policy lemonade_flow_policy[LEMONADE_FLOW_A_MAX + 1];
 
 /* Enter opts.netns, open the socket and resolve the family; prints the
  * error and returns EXIT_FAIL on failure. */
@@ -38,6 +40,16 @@ void lemon_nl_close(void);
 
 /* A request for cmd with NLM_F_REQUEST|NLM_F_ACK, or NULL (printed). */
 struct nl_msg *lemon_nl_request(uint8_t cmd);
+/* A dump request for cmd (NLM_F_REQUEST|NLM_F_DUMP), or NULL (printed). */
+struct nl_msg *lemon_nl_dump_request(uint8_t cmd);
+/* What the EPERM message says needs CAP_NET_ADMIN ("listing flows"). */
+void lemon_nl_perm_hint(const char *what);
+/* Joins the events group and calls fn for each event until count events
+ * (0: no limit), timeout_ms (0: none) or *stop; signals in waitmask's
+ * complement are only taken while waiting. EXIT_OK or EXIT_FAIL. */
+int lemon_nl_monitor(nl_reply_fn fn, void *arg, unsigned long count,
+		     long timeout_ms, volatile sig_atomic_t *stop,
+		     const sigset_t *waitmask);
 /* nla_nest_start() that always sets NLA_F_NESTED (older libnl did not). */
 struct nlattr *lemon_nl_nest_start(struct nl_msg *msg, int type);
 /* Sends msg (consumed), calls fn for each reply, waits for the ACK.

@@ -233,3 +233,178 @@ void config_del_port(struct lemon_config *cfg, struct lemon_port *p)
 		(cfg->nports - i - 1) * sizeof(*p));
 	cfg->nports--;
 }
+
+static const char *const icmp_policy_names[] = {
+	[LEMONADE_ICMP_ABSORB] = "absorb",
+	[LEMONADE_ICMP_PASS] = "pass",
+};
+
+_Static_assert(sizeof(icmp_policy_names) / sizeof(icmp_policy_names[0]) ==
+	       LEMONADE_ICMP_POLICY_MAX + 1, "every ICMP policy needs a name");
+
+static const char *const icmp_states_names[] = {
+	[LEMONADE_ICMP_ESTABLISHED] = "established",
+	[LEMONADE_ICMP_ALL] = "all",
+};
+
+_Static_assert(sizeof(icmp_states_names) / sizeof(icmp_states_names[0]) ==
+	       LEMONADE_ICMP_STATES_MAX + 1, "every ICMP state set needs a name");
+
+static const char *const guard_names[] = {
+	[LEMONADE_GUARD_RESTORE] = "restore",
+	[LEMONADE_GUARD_RESET] = "reset",
+	[LEMONADE_GUARD_LOG] = "log",
+	[LEMONADE_GUARD_OFF] = "off",
+};
+
+_Static_assert(sizeof(guard_names) / sizeof(guard_names[0]) ==
+	       LEMONADE_GUARD_POLICY_MAX + 1, "every guard policy needs a name");
+
+static int lookup(const char *const *names, unsigned int n, const char *arg)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(arg, names[i]))
+			return (int)i;
+	return -1;
+}
+
+#define NAMES(a) (a), (unsigned int)(sizeof(a) / sizeof((a)[0]))
+
+int parse_icmp_policy(const char *arg, uint8_t *policy)
+{
+	int v = lookup(NAMES(icmp_policy_names), arg);
+
+	if (v < 0)
+		return parse_error("argument \"%s\" for \"icmp\" is wrong: expected absorb, pass, states, validate, codes4 or codes6",
+				   arg);
+	*policy = (uint8_t)v;
+	return 0;
+}
+
+const char *icmp_policy_name(uint8_t policy)
+{
+	return policy <= LEMONADE_ICMP_POLICY_MAX ? icmp_policy_names[policy] :
+						    NULL;
+}
+
+int parse_icmp_states(const char *key, const char *arg, uint8_t *states)
+{
+	int v = lookup(NAMES(icmp_states_names), arg);
+
+	if (v < 0)
+		return parse_error("argument \"%s\" for \"%s\" is wrong: expected \"established\" or \"all\"",
+				   arg, key);
+	*states = (uint8_t)v;
+	return 0;
+}
+
+const char *icmp_states_name(uint8_t states)
+{
+	return states <= LEMONADE_ICMP_STATES_MAX ? icmp_states_names[states] :
+						    NULL;
+}
+
+int parse_guard(const char *arg, uint8_t *guard)
+{
+	int v = lookup(NAMES(guard_names), arg);
+
+	if (v < 0)
+		return parse_error("argument \"%s\" for \"guard\" is wrong: expected restore, reset, log or off",
+				   arg);
+	*guard = (uint8_t)v;
+	return 0;
+}
+
+const char *guard_name(uint8_t guard)
+{
+	return guard <= LEMONADE_GUARD_POLICY_MAX ? guard_names[guard] : NULL;
+}
+
+int parse_codes(const char *key, const char *arg, unsigned int max,
+		uint32_t *mask)
+{
+	const char *p = arg;
+	uint32_t m = 0;
+
+	if (!strcmp(arg, "none")) {
+		*mask = 0;
+		return 0;
+	}
+	for (;;) {
+		unsigned long lo, hi;
+		char *end;
+
+		if (*p < '0' || *p > '9')
+			goto bad;
+		lo = strtoul(p, &end, 10);
+		hi = lo;
+		p = end;
+		if (*p == '-') {
+			p++;
+			if (*p < '0' || *p > '9')
+				goto bad;
+			hi = strtoul(p, &end, 10);
+			p = end;
+		}
+		if (lo > hi || hi > max)
+			goto bad;
+		for (; lo <= hi; lo++)
+			m |= 1u << lo;
+		if (!*p)
+			break;
+		if (*p++ != ',')
+			goto bad;
+	}
+	*mask = m;
+	return 0;
+bad:
+	return parse_error("argument \"%s\" for \"%s\" is wrong: expected codes from 0 to %u, e.g. 0,1,5 or 0-3, or \"none\"",
+			   arg, key, max);
+}
+
+const char *format_codes(uint32_t mask, char *buf, size_t len)
+{
+	size_t off = 0;
+	unsigned int i;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (!mask) {
+		snprintf(buf, len, "none");
+		return buf;
+	}
+	for (i = 0; i < 32; i++) {
+		int w;
+
+		if (!(mask & (1u << i)))
+			continue;
+		w = snprintf(buf + off, len - off, "%s%u", off ? "," : "", i);
+		if (w < 0 || (size_t)w >= len - off)
+			break;
+		off += (size_t)w;
+	}
+	return buf;
+}
+
+int check_codes(const struct lemon_icmp *icmp, const char *where)
+{
+	if (!icmp->has_v4 || !(icmp->v4 & (1u << LEMONADE_ICMP_V4_FRAG_NEEDED)))
+		return EXIT_OK;
+	lemon_err("%sICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed",
+		  where ? where : "");
+	return EXIT_FAIL;
+}
+
+static const char *const tcp_state_names[] = {
+	"none", "syn_sent", "syn_recv", "established", "fin_wait",
+	"close_wait", "last_ack", "time_wait", "close", "syn_sent2",
+};
+
+const char *tcp_state_name(uint8_t state)
+{
+	return state < sizeof(tcp_state_names) / sizeof(tcp_state_names[0]) ?
+	       tcp_state_names[state] : NULL;
+}

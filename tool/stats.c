@@ -16,6 +16,16 @@ static const struct {
 	{ LEMONADE_STAT_A_PRESSURE_EVENTS,	"pressure_events" },
 	{ LEMONADE_STAT_A_RELEASED_UNLOAD,	"released_unload" },
 	{ LEMONADE_STAT_A_MARKED,		"marked" },
+	{ LEMONADE_STAT_A_ICMP_ABSORBED,	"icmp_absorbed" },
+	{ LEMONADE_STAT_A_ICMP_PASSED,		"icmp_passed" },
+	{ LEMONADE_STAT_A_ICMP_INVALID,		"icmp_invalid" },
+	{ LEMONADE_STAT_A_GUARD_INSPECTED,	"guard_inspected" },
+	{ LEMONADE_STAT_A_GUARD_STRIP_DETECTED,	"guard_strip_detected" },
+	{ LEMONADE_STAT_A_GUARD_RESTORED,	"guard_restored" },
+	{ LEMONADE_STAT_A_GUARD_RESET,		"guard_reset" },
+	{ LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK,	"guard_partial_block" },
+	{ LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED, "guard_upstream_masked" },
+	{ LEMONADE_STAT_A_GUARD_SKIPPED,	"guard_skipped" },
 };
 
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))

@@ -14,6 +14,13 @@ has() { # has FILE PATTERN: a fixed string occurs in a header
 	return 1
 }
 
+has_re() { # has_re FILE ERE: an extended regular expression matches
+	for d in "$src" "$obj"; do
+		grep -qsE -- "$2" "$d/$1" && return 0
+	done
+	return 1
+}
+
 flag() { printf ' -D%s' "$1"; }
 
 has include/net/netfilter/nf_conntrack.h 'struct nf_ct_iter_data' &&
@@ -24,6 +31,16 @@ has include/net/genetlink.h 'resv_start_op' &&
 	flag LEMONADE_HAVE_GENL_RESV_START_OP
 has include/net/genetlink.h 'GENL_MCAST_CAP_NET_ADMIN' &&
 	flag LEMONADE_HAVE_GENL_MCAST_CAP
+# 7.2: helper registration copies the template and returns the copy
+has_re include/net/netfilter/nf_conntrack_helper.h \
+	'_helper_register\(struct nf_conntrack_helper \*[^)]*\*\*' &&
+	flag LEMONADE_HAVE_HELPER_REGISTER_COPY
+# 7.2: each conntrack entry holds a reference on its helper
+has include/net/netfilter/nf_conntrack_helper.h 'refcount_t ct_refcnt;' &&
+	flag LEMONADE_HAVE_HELPER_CT_REFCNT
+# nf_send_reset() and nf_send_reset6() take the socket (5.x onwards)
+has include/net/netfilter/ipv4/nf_reject.h 'nf_send_reset(struct net *net, struct sock' &&
+	flag LEMONADE_HAVE_SEND_RESET_SK
 # The one version test: the oldest kernel the module was written for.
 # Feature probes above decide everything else.
 mk=$src/Makefile
@@ -33,4 +50,9 @@ if [ -n "$ver" ] && [ -n "$patch" ] &&
 	[ $((ver * 1000 + patch)) -lt 5010 ]; then
 	flag LEMONADE_KERNEL_TOO_OLD
 fi
+# multicast group bind permissions (GENL_UNS_ADMIN_PERM in 5.10.y)
+for d in "$src" "$obj"; do
+	sed -n '/^struct genl_multicast_group {/,/^};/p' \
+		"$d/include/net/genetlink.h" 2>/dev/null
+done | grep -q 'flags;' && flag LEMONADE_HAVE_GENL_MCGRP_FLAGS
 exit 0

@@ -2,18 +2,31 @@
 # Fetch a Debian kernel image into a private cache for the QEMU test runner.
 #
 #   selftests/vm/kernel.sh fetch [LABEL]   # LABEL defaults to 6.1
+#   selftests/vm/kernel.sh build-args LABEL
+#   selftests/vm/kernel.sh build LABEL [SRCDIR [MAKE-ARGS...]]
 #   selftests/vm/kernel.sh deps            # install missing host tools for run.sh
 #   selftests/vm/kernel.sh labels          # list known labels
 #
+# Labels: 5.10 (bullseye-security), 6.1 (bookworm, the host's apt and its
+# installed headers), 6.12 (bookworm-security's linux-6.12, host apt), 7.2
+# (sid; built in a sid chroot, since it needs gcc-16 and glibc 2.38+).
+#
 # `fetch` prints exactly one line on stdout:  KVER=<kver> ROOT=<dir>
+# `build-args` fetches too and prints one line of shell assignments:
+#   KVER=<kver> ROOT=<dir> KDIR=<dir> KBUILD_EXTRA='<args>' CHROOT=<dir or empty>
+# meaning `make -C SRCDIR kmod KDIR=... KBUILD_EXTRA=...`, run inside CHROOT
+# (with SRCDIR bind-mounted at the same path) when CHROOT is set.
+# `build` runs exactly that (SRCDIR defaults to this repository).
 # Everything else goes to stderr.  Nothing is installed system-wide except
 # missing host packages (installed packages are never upgraded).
 #
 # Cache layout (LEMONADE_CACHE, default /var/cache/nf_lemonade):
 #   k/LABEL/debs/        downloaded .debs
-#   k/LABEL/root/        dpkg-deb -x of the image (plus depmod output)
+#   k/LABEL/root/        the image (and, for host builds, the headers)
+#                        unpacked (plus depmod output)
 #   k/LABEL/root/.lemonade-kver   stamp: KVER of a complete extraction
 #   apt/NAME/            private apt config/lists for non-host suites
+#   chroot/SUITE/        debootstrap chroot for kernels the host cannot build
 set -euo pipefail
 
 CACHE=${LEMONADE_CACHE:-/var/cache/nf_lemonade}
@@ -37,7 +50,7 @@ ensure_pkgs() {
 	[[ $(id -u) -eq 0 ]] || die "missing host packages (need root to install): ${missing[*]}"
 	log "installing missing host packages: ${missing[*]}"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-upgrade \
-		--no-install-recommends "${missing[@]}" >&2
+		-o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >&2
 }
 
 # Host tools needed by run.sh (and by the netfilter selftests in the guest,
@@ -63,53 +76,96 @@ debian_uri() {
 	' "$src"
 }
 
-# private_apt NAME URI SUITE... : switch APT/APT_CACHE to a private apt
-# configuration under $CACHE/apt/NAME with the given suites (main only) and
-# refresh its lists.  Example for a future label:
-#     6.12) private_apt bookworm-backports "$(debian_uri bookworm)" bookworm-backports ;;
+# private_apt NAME URI SUITE... [-- URI SUITE...] : switch APT/APT_CACHE to
+# a private apt configuration under $CACHE/apt/NAME with the given stanzas
+# (main only) and refresh its lists.  Example:
+#     private_apt sid "$(debian_uri bookworm)" sid
 private_apt() {
-	local name=$1 uri=$2 d
-	shift 2
-	[[ -n $uri ]] || die "could not derive an apt URI for $name"
+	local name=$1 d uri
+	shift
 	d=$CACHE/apt/$name
 	mkdir -p "$d/sources.d" "$d/lists/partial" "$d/cache/archives/partial"
-	cat >"$d/sources.d/$name.sources" <<-EOF
-		Types: deb
-		URIs: $uri
-		Suites: $*
-		Components: main
-		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-	EOF
+	: >"$d/sources.d/$name.sources.tmp"
+	while (($#)); do
+		uri=$1
+		shift
+		[[ -n $uri ]] || die "could not derive an apt URI for $name"
+		local suites=()
+		while (($#)) && [[ $1 != -- ]]; do
+			suites+=("$1")
+			shift
+		done
+		(($#)) && shift # --
+		((${#suites[@]})) || die "private_apt $name: no suite for $uri"
+		cat >>"$d/sources.d/$name.sources.tmp" <<-EOF
+			Types: deb
+			URIs: $uri
+			Suites: ${suites[*]}
+			Components: main
+			Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+		EOF
+	done
+	# A changed configuration invalidates the lists.
+	if ! cmp -s "$d/sources.d/$name.sources.tmp" "$d/sources.d/$name.sources"; then
+		mv "$d/sources.d/$name.sources.tmp" "$d/sources.d/$name.sources"
+		find "$d/lists" -maxdepth 1 -type f -delete
+	else
+		rm -f "$d/sources.d/$name.sources.tmp"
+	fi
+	# An empty dpkg status: the host's installed packages (a newer
+	# linux-headers-amd64) must not win over the suite's candidates.
+	: >>"$d/status"
 	local opts=(-o Dir::Etc::sourcelist=/dev/null -o "Dir::Etc::sourceparts=$d/sources.d"
-		-o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache")
+		-o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache"
+		-o "Dir::State::status=$d/status")
 	APT+=("${opts[@]}")
 	APT_CACHE+=("${opts[@]}")
 	# Refresh at most once a day.
 	if [[ -z $(find "$d/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 -print -quit) ]]; then
 		log "apt update ($name)"
-		"${APT[@]}" update >&2
+		"${APT[@]}" update >&2 || die "apt update ($name) failed"
 	fi
 }
 
 # ---------------------------------------------------------------- labels
 
 # label_setup LABEL : sets SYSTEM_HEADERS (1 if modules are built against
-# the host's installed linux-headers-amd64) and the apt configuration.
+# the host's installed linux-headers-amd64), META (the metapackage whose
+# Depends names the KVER), CHROOT_SUITE (build in a debootstrap chroot of
+# that suite; empty: build on the host) and the apt configuration.
 SYSTEM_HEADERS=0
+META=linux-headers-amd64
+CHROOT_SUITE=""
+CHROOT_URI=""
 label_setup() {
 	case $1 in
+	5.10)
+		# Debian 11's kernel: 5.10.0-N is only in bullseye-security.
+		private_apt bullseye "$(debian_uri bookworm)" bullseye \
+			-- "$(debian_uri bookworm-security)" bullseye-security
+		;;
 	6.1)
 		# Debian 12's own kernel, from the host's apt configuration.
 		SYSTEM_HEADERS=1
 		;;
-	# Later: other suites through a private apt configuration, e.g.
-	# 6.12) private_apt bookworm-backports "$(debian_uri bookworm)" bookworm-backports ;;
+	6.12)
+		# bookworm-security carries linux-6.12 (newer than the one in
+		# bookworm-backports): the host's apt configuration suffices.
+		META=linux-headers-6.12-amd64
+		;;
+	7.2)
+		# sid: its kbuild needs gcc-16 and glibc >= 2.38.
+		CHROOT_URI=$(debian_uri bookworm)
+		private_apt sid "$CHROOT_URI" sid
+		CHROOT_SUITE=sid
+		;;
 	*)
 		die "unknown kernel label '$1' (known: $(labels | paste -sd' '))"
 		;;
 	esac
 }
-labels() { echo 6.1; }
+labels() { printf '%s\n' 5.10 6.1 6.12 7.2; }
 
 # Installed linux-headers-amd64 -> KVER ("" if not installed).
 installed_headers_kver() {
@@ -117,16 +173,85 @@ installed_headers_kver() {
 		sed -n 's/^install ok installed|.*linux-headers-\([^ ,]*-amd64\).*/\1/p'
 }
 
-# Candidate linux-headers-amd64 -> KVER, from the active apt configuration.
+# Candidate $META -> KVER, from the active apt configuration.
 candidate_kver() {
-	"${APT_CACHE[@]}" depends linux-headers-amd64 2>/dev/null |
+	"${APT_CACHE[@]}" depends "$META" 2>/dev/null |
 		sed -n 's/^ *Depends: linux-headers-\(.*-amd64\)$/\1/p' | head -n1
+}
+
+# pkg_depends PKG REGEX : the candidate's Depends matching REGEX (first
+# alternative only).
+pkg_depends() {
+	"${APT_CACHE[@]}" depends "$1" 2>/dev/null |
+		sed -n 's/^ *Depends: \([^ <>]*\)$/\1/p' | grep -E -- "$2" || true
+}
+
+pkg_exists() {
+	[[ -n $("${APT_CACHE[@]}" show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p') ]]
+}
+
+# image_pkgs KVER : the packages holding vmlinuz and the modules.  7.x split
+# linux-image-KVER into linux-binary[-unsigned]-, linux-modules- and
+# linux-base-KVER.
+image_pkgs() {
+	local kver=$1 p
+	if pkg_exists "linux-image-$kver-unsigned"; then
+		echo "linux-image-$kver-unsigned"
+		return
+	fi
+	pkg_exists "linux-image-$kver" || die "neither linux-image-$kver-unsigned nor linux-image-$kver in apt"
+	for p in "linux-binary-unsigned-$kver" "linux-modules-$kver" "linux-base-$kver"; do
+		pkg_exists "$p" || die "linux-image-$kver: split package $p not in apt"
+		echo "$p"
+	done
+}
+
+# header_pkgs KVER : arch headers plus the -common and kbuild they depend on.
+header_pkgs() {
+	local kver=$1 deps
+	echo "linux-headers-$kver"
+	deps=$(pkg_depends "linux-headers-$kver" '^linux-(headers-.*-common|kbuild-)')
+	[[ $deps == *common* && $deps == *kbuild* ]] ||
+		die "cannot resolve the -common/kbuild packages of linux-headers-$kver (got: ${deps:-nothing})"
+	echo "$deps"
+}
+
+# download DIR PKG... : the candidate .debs of PKG... into DIR (kept there),
+# one path per line on stdout.
+download() {
+	local dir=$1 p v f need=() out=()
+	shift
+	mkdir -p "$dir"
+	for p in "$@"; do
+		v=$("${APT_CACHE[@]}" show --no-all-versions "$p" 2>/dev/null | sed -n 's/^Version: //p')
+		[[ -n $v ]] || die "$p: not in apt (is the kernel still in the archive? apt lists are refreshed daily)"
+		f=$(find "$dir" -maxdepth 1 -name "${p}_${v//:/%3a}_*.deb" -print -quit)
+		if [[ -z $f ]]; then need+=("$p=$v"); fi
+	done
+	if ((${#need[@]})); then
+		log "downloading ${need[*]}"
+		(cd "$dir" && "${APT[@]}" download "${need[@]}" >&2) || die "apt-get download failed"
+	fi
+	for p in "$@"; do
+		v=$("${APT_CACHE[@]}" show --no-all-versions "$p" 2>/dev/null | sed -n 's/^Version: //p')
+		f=$(find "$dir" -maxdepth 1 -name "${p}_${v//:/%3a}_*.deb" -print -quit)
+		[[ -n $f ]] || die "download of $p produced no .deb"
+		out+=("$f")
+	done
+	printf '%s\n' "${out[@]}"
+}
+
+# unpack DEB DIR : like dpkg-deb -x, but a symlinked directory in DIR (such
+# as a merged-/usr lib -> usr/lib) stays a symlink.
+unpack() {
+	dpkg-deb --fsys-tarfile "$1" | tar -x --keep-directory-symlink -C "$2"
 }
 
 # ---------------------------------------------------------------- fetch
 
 fetch() {
 	local label=${1:-6.1} kver cand dir root tmp deb
+	local -a pkgs debs
 	[[ $label =~ ^[A-Za-z0-9._+-]+$ ]] || die "bad label '$label'"
 	command -v dpkg-deb >/dev/null || die "dpkg-deb not found"
 	ensure_pkgs kmod
@@ -147,42 +272,45 @@ fetch() {
 			die "installed headers for $kver are incomplete (/lib/modules/$kver/build/Makefile missing)"
 	else
 		kver=$(candidate_kver)
-		[[ -n $kver ]] || die "cannot resolve KVER for label $label from apt-cache depends linux-headers-amd64"
+		[[ -n $kver ]] || die "cannot resolve KVER for label $label from apt-cache depends $META"
 	fi
+	[[ $kver == "$label".* ]] ||
+		die "label $label resolved to kernel $kver (the suite has moved on; update label_setup)"
 
 	dir=$CACHE/k/$label
 	root=$dir/root
 	mkdir -p "$dir"
 	exec 9>"$dir/.lock"
 	flock 9 # serialise concurrent fetches of the same label
+	KVER=$kver ROOT=$root
 	if [[ -f $root/.lemonade-kver && $(<"$root/.lemonade-kver") == "$kver" ]]; then
 		log "cached: $kver in $root"
-		printf 'KVER=%s ROOT=%s\n' "$kver" "$root"
+		exec 9>&-
 		return 0
 	fi
 
-	mkdir -p "$dir/debs"
-	local pkg=linux-image-$kver-unsigned
-	deb=$(find "$dir/debs" -maxdepth 1 -name "${pkg}_*.deb" -print -quit)
-	if [[ -z $deb ]]; then
-		log "downloading $pkg"
-		(cd "$dir/debs" && "${APT[@]}" download "$pkg" >&2) ||
-			die "apt-get download $pkg failed (is $kver still in the archive? try 'apt-get update')"
-		deb=$(find "$dir/debs" -maxdepth 1 -name "${pkg}_*.deb" -print -quit)
-		[[ -n $deb ]] || die "download of $pkg produced no .deb"
+	mapfile -t pkgs < <(image_pkgs "$kver")
+	# Host builds use headers unpacked next to the image; chroot builds
+	# unpack them into the chroot instead.
+	if ((!SYSTEM_HEADERS)) && [[ -z $CHROOT_SUITE ]]; then
+		mapfile -t -O "${#pkgs[@]}" pkgs < <(header_pkgs "$kver")
 	fi
+	mapfile -t debs < <(download "$dir/debs" "${pkgs[@]}")
+	((${#debs[@]} == ${#pkgs[@]})) || die "download failed"
 
-	log "extracting $(basename "$deb")"
 	tmp=$(mktemp -d "$dir/root.tmp.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
-	dpkg-deb -x "$deb" "$tmp"
+	for deb in "${debs[@]}"; do
+		log "extracting $(basename "$deb")"
+		unpack "$deb" "$tmp"
+	done
 	prepare_root "$tmp" "$kver"
 	echo "$kver" >"$tmp/.lemonade-kver"
 	rm -rf "$root"
 	mv "$tmp" "$root"
 	trap - EXIT
+	exec 9>&-
 	log "ready: $kver in $root"
-	printf 'KVER=%s ROOT=%s\n' "$kver" "$root"
 }
 
 # prepare_root ROOT KVER : make an extracted tree usable by kmod and run.sh.
@@ -203,6 +331,121 @@ prepare_root() {
 	depmod -b "$r" "$kver"
 }
 
+# ---------------------------------------------------------------- build
+
+# chroot_setup KVER : a debootstrap chroot of $CHROOT_SUITE with the compiler
+# the headers ask for, plus linux-headers-KVER (-common, kbuild) unpacked
+# into its / (where their absolute /usr/src paths are right).  Sets CHROOT.
+chroot_setup() {
+	local kver=$1 ch tmp gcc kbuild stamp deb
+	local -a pkgs debs inc
+	ch=$CACHE/chroot/$CHROOT_SUITE
+	mkdir -p "$CACHE/chroot"
+	exec 8>"$CACHE/chroot/.lock-$CHROOT_SUITE"
+	flock 8
+	mapfile -t pkgs < <(header_pkgs "$kver")
+	# The compiler the kernel was built with: a chroot from before the
+	# suite moved to another one is made afresh.
+	gcc=$(pkg_depends "linux-headers-$kver" '^gcc-[0-9]+' | sed 's/-for-host$//' | head -n1)
+	[[ -n $gcc ]] || die "cannot tell which gcc linux-headers-$kver needs"
+	if [[ -f $ch/.lemonade-chroot && ! -e $ch/usr/bin/$gcc ]]; then
+		log "the $CHROOT_SUITE chroot lacks $gcc: creating it again"
+		rm -f "$ch/.lemonade-chroot"
+	fi
+	if [[ ! -f $ch/.lemonade-chroot ]]; then
+		[[ $(id -u) -eq 0 ]] || die "building for $kver needs a $CHROOT_SUITE chroot (run as root)"
+		ensure_pkgs debootstrap
+		# The compiler, and what kbuild's host tools link against.
+		inc=(make "$gcc" pahole)
+		kbuild=$(printf '%s\n' "${pkgs[@]}" | grep '^linux-kbuild-')
+		mapfile -t -O 3 inc < <(pkg_depends "$kbuild" '^lib')
+		log "debootstrap $CHROOT_SUITE into $ch (${inc[*]}); about 100 MB"
+		tmp=$ch.tmp
+		rm -rf "$tmp"
+		debootstrap --variant=minbase --include="$(
+			IFS=,
+			echo "${inc[*]}"
+		)" "$CHROOT_SUITE" "$tmp" "$CHROOT_URI" >&2 ||
+			die "debootstrap $CHROOT_SUITE failed (log: $tmp/debootstrap/debootstrap.log)"
+		rm -rf "$tmp/var/cache/apt/archives/"*.deb
+		touch "$tmp/.lemonade-chroot"
+		rm -rf "$ch"
+		mv "$tmp" "$ch"
+	fi
+	stamp=$ch/.lemonade-headers-$kver
+	if [[ ! -f $stamp ]]; then
+		mapfile -t debs < <(download "$CACHE/k/$LABEL/debs" "${pkgs[@]}")
+		((${#debs[@]} == ${#pkgs[@]})) || die "download failed"
+		for deb in "${debs[@]}"; do
+			log "extracting $(basename "$deb") into the $CHROOT_SUITE chroot"
+			unpack "$deb" "$ch"
+		done
+		[[ -e $ch/lib/modules/$kver/build/Makefile ]] ||
+			die "headers for $kver incomplete in $ch"
+		touch "$stamp"
+	fi
+	exec 8>&-
+	CHROOT=$ch
+}
+
+# build_setup LABEL : fetch, then set KVER ROOT KDIR KBUILD_EXTRA CHROOT.
+build_setup() {
+	local arch common cc
+	LABEL=$1
+	fetch "$LABEL"
+	KDIR="" KBUILD_EXTRA="" CHROOT=""
+	if ((SYSTEM_HEADERS)); then
+		KDIR=/lib/modules/$KVER/build
+	elif [[ -n $CHROOT_SUITE ]]; then
+		chroot_setup "$KVER"
+		KDIR=/lib/modules/$KVER/build
+	else
+		# The arch tree's Makefile includes -common's by an absolute
+		# /usr/src path; build from -common with O= the arch tree.
+		arch=$ROOT/usr/src/linux-headers-$KVER
+		common=$(sed -n 's|^include \(/usr/src/[^ ]*\)/Makefile$|\1|p' "$arch/Makefile")
+		[[ -n $common && -f $ROOT$common/Makefile ]] ||
+			die "cannot find the common headers of $KVER in $ROOT"
+		KDIR=$ROOT$common
+		KBUILD_EXTRA="O=$arch"
+		# Debian pins CC (5.10: gcc-10, absent from bookworm); use the
+		# host's gcc when that compiler is missing.
+		cc=$(sed -n 's/^CC *= *.*[ )]\([^ )]*\)$/\1/p' "$arch/.kernelvariables" 2>/dev/null | head -n1)
+		if [[ -n $cc ]] && ! command -v "$cc" >/dev/null; then
+			log "note: $KVER was built with $cc, which the host lacks; using CC=gcc ($(gcc -dumpfullversion))"
+			KBUILD_EXTRA+=" CC=gcc"
+		fi
+		# Module BTF (headers that ship vmlinux) needs pahole.
+		if grep -qs '^CONFIG_DEBUG_INFO_BTF_MODULES=y' "$arch/.config"; then
+			ensure_pkgs pahole
+		fi
+	fi
+}
+
+# build LABEL SRCDIR MAKE-ARGS... : the module build for LABEL.
+build() {
+	local src=$1
+	shift
+	src=$(cd "$src" && pwd -P) || die "no source directory"
+	[[ -f $src/Makefile ]] || die "$src has no Makefile"
+	[[ $src != *[[:space:]]* ]] || die "the source path must not contain white space"
+	if [[ -z $CHROOT ]]; then
+		log "make -C $src kmod KDIR=$KDIR KBUILD_EXTRA='$KBUILD_EXTRA'"
+		make -C "$src" kmod KDIR="$KDIR" KBUILD_EXTRA="$KBUILD_EXTRA" "$@"
+		return
+	fi
+	# objtool reads /proc; the source is bind-mounted at its own path in
+	# a throwaway mount namespace, so nothing needs cleaning up.
+	log "make -C $src kmod KDIR=$KDIR (in the chroot $CHROOT)"
+	mkdir -p "$CHROOT$src"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --mount --pid --fork --mount-proc="$CHROOT/proc" -- /bin/sh -c '
+		ch=$1 src=$2
+		shift 2
+		mount --bind "$src" "$ch$src" || exit 1
+		exec chroot "$ch" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin 			HOME=/root LANG=C.UTF-8 make -C "$src" "$@"' sh 		"$CHROOT" "$src" kmod KDIR="$KDIR" KBUILD_EXTRA="$KBUILD_EXTRA" "$@"
+}
+
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//p}' "$0" >&2
 	exit 2
@@ -215,6 +458,19 @@ main() {
 	fetch)
 		(($# <= 1)) || usage
 		fetch "$@"
+		printf 'KVER=%s ROOT=%s\n' "$KVER" "$ROOT"
+		;;
+	build-args)
+		(($# == 1)) || usage
+		build_setup "$1"
+		printf "KVER=%s ROOT=%s KDIR=%s KBUILD_EXTRA='%s' CHROOT=%s\n" \
+			"$KVER" "$ROOT" "$KDIR" "$KBUILD_EXTRA" "$CHROOT"
+		;;
+	build)
+		(($# >= 1)) || usage
+		build_setup "$1"
+		shift
+		build "${1:-$(dirname "$0")/../..}" "${@:2}"
 		;;
 	deps)
 		(($# == 0)) || usage

@@ -11,6 +11,21 @@ _lemonctl_ports() {
 		while read -r _ port _; do printf '%s\n' "$port"; done
 }
 
+# after "icmp", its own keywords come first
+_lemonctl_set_words() {
+	local i
+	for ((i = cword - 1; i > 0; i--)); do
+		case ${words[i]} in
+		icmp)
+			_lemonctl_reply "absorb pass states validate codes4 codes6 timeout enable pressure guard force"
+			return
+			;;
+		timeout | enable | pressure | guard | force | set) break ;;
+		esac
+	done
+	_lemonctl_reply "timeout enable pressure icmp guard force"
+}
+
 _lemonctl() {
 	local cur prev words cword
 	_init_completion || return
@@ -51,8 +66,27 @@ _lemonctl() {
 		_lemonctl_reply "unlimited 7440 2h4m 1d"
 		return
 		;;
-	enable)
+	enable | validate)
 		_lemonctl_reply "on off"
+		return
+		;;
+	states)
+		_lemonctl_reply "established all"
+		return
+		;;
+	codes4)
+		_lemonctl_reply "0,1,5 none"
+		return
+		;;
+	codes6)
+		_lemonctl_reply "0,2,3 none"
+		return
+		;;
+	guard)
+		_lemonctl_reply "restore reset log off"
+		return
+		;;
+	count)
 		return
 		;;
 	proto)
@@ -66,6 +100,12 @@ _lemonctl() {
 	high | low)
 		return
 		;;
+	port)
+		if [[ $obj == flows ]]; then
+			_lemonctl_reply "$(_lemonctl_ports)"
+			return
+		fi
+		;;
 	esac
 
 	if [[ $cur == -* ]]; then
@@ -74,20 +114,26 @@ _lemonctl() {
 	fi
 
 	if [[ -z $obj ]]; then
-		_lemonctl_reply "show set config port stats save help"
+		_lemonctl_reply "show set config port stats flows monitor save help"
 		return
 	fi
 
 	case $obj in
 	set)
-		_lemonctl_reply "timeout enable pressure force"
+		_lemonctl_set_words
 		;;
 	config)
 		if [[ -z $cmd ]]; then
 			_lemonctl_reply "show set help"
 		elif [[ $cmd == set ]]; then
-			_lemonctl_reply "timeout enable pressure force"
+			_lemonctl_set_words
 		fi
+		;;
+	flows)
+		((${#args[@]} == 0)) && _lemonctl_reply "port help"
+		;;
+	monitor)
+		_lemonctl_reply "count timeout help"
 		;;
 	port)
 		if [[ -z $cmd ]]; then
@@ -107,7 +153,7 @@ _lemonctl() {
 		;;
 	help)
 		((${#args[@]} == 0)) &&
-			_lemonctl_reply "show set config port stats save"
+			_lemonctl_reply "show set config port stats flows monitor save"
 		;;
 	esac
 } &&

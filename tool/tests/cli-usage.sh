@@ -133,7 +133,7 @@ done <<'TABLE'
 ~argument ".." for "-n" is wrong|-n .. show
 =Error: unknown argument "frob" to "show" (try: lemonctl help)|show frob
 =Error: unknown command "frob" for "config" (try: lemonctl config help)|config frob
-=Error: "set" needs at least one of timeout, enable, pressure (try: lemonctl set help)|set
+=Error: "set" needs at least one of timeout, enable, pressure, icmp, guard (try: lemonctl set help)|set
 ~"set" needs at least one of|set force
 ~"set" needs at least one of|config set
 =Error: "timeout" needs a value (try: lemonctl set help)|set timeout
@@ -151,6 +151,33 @@ done <<'TABLE'
 =Error: pressure low 90% must be below high 80%|set pressure high 80 low 90
 ~argument "timeout" is given twice|set timeout 3h timeout 4h
 ~unknown argument "frob" to "set"|set timeout 3h frob
+=Error: "icmp" needs absorb, pass, states, validate, codes4 or codes6 (try: lemonctl set help)|set icmp
+~argument "drop" for "icmp" is wrong: expected absorb, pass, states, validate, codes4 or codes6|set icmp drop
+~argument "timeout" for "icmp" is wrong|set icmp timeout 3h
+~argument "sometimes" for "icmp states" is wrong: expected "established" or "all"|set icmp states sometimes
+~argument "maybe" for "icmp validate" is wrong: expected "on" or "off"|set icmp absorb validate maybe
+~argument "16" for "icmp codes4" is wrong: expected codes from 0 to 15|set icmp codes4 16
+~argument "0,8" for "icmp codes6" is wrong: expected codes from 0 to 7|set icmp codes6 0,8
+~argument "1,,2" for "icmp codes4" is wrong|set icmp codes4 1,,2
+~argument "3-1" for "icmp codes4" is wrong|set icmp codes4 3-1
+~argument "x" for "icmp codes6" is wrong|set icmp codes6 x
+=Error: "icmp states" needs a value (try: lemonctl set help)|set icmp states
+~argument "icmp validate" is given twice|set icmp validate on validate off
+~argument "icmp pass" conflicts with an earlier policy|set icmp absorb pass
+~argument "icmp" is given twice|set icmp absorb icmp pass
+=Error: "guard" needs a value (try: lemonctl set help)|set guard
+=Error: argument "maybe" for "guard" is wrong: expected restore, reset, log or off|set guard maybe
+~argument "guard" is given twice|set guard log guard off
+=Error: unknown argument "x" to "flows" (try: lemonctl flows help)|flows x
+=Error: "port" needs a port number (try: lemonctl flows help)|flows port
+~argument "0" for "port" is wrong|flows port 0
+~unknown argument "143" to "flows"|flows port 143 143
+=Error: unknown argument "x" to "monitor" (try: lemonctl monitor help)|monitor x
+=Error: "count" needs a value (try: lemonctl monitor help)|monitor count
+~argument "0" for "count" is wrong: expected a number of events from 1|monitor count 0
+~argument "x" for "count" is wrong|monitor count x
+~argument "1x" for "timeout" is wrong|monitor timeout 1x
+~argument "count" is given twice|monitor count 1 count 2
 =Error: "port add" needs a port number (try: lemonctl port help)|port add
 ~argument "0" for "port" is wrong: expected a TCP port number from 1 to 65535|port add 0
 ~argument "65536" for "port" is wrong|port add 65536
@@ -201,6 +228,12 @@ check 1 "=Error: timeout 600 $RFC" set timeout 600
 check 1 "=Error: timeout 600 $RFC" set timeout 10m enable on
 check 1 "=Error: timeout 7439 $RFC" config set timeout 7439
 check 1 "=Error: timeout 60 for port 993 $RFC" port add 993 timeout 1m
+# ICMPv4 code 4 carries path MTU discovery: refused like the kernel does
+PMTU='ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed'
+check 1 "=Error: $PMTU" set icmp codes4 0,4
+check 1 "=Error: $PMTU" set icmp absorb codes4 0-5 codes6 0
+f=$(batch pmtu 'set enable on' 'set icmp codes4 3-4')
+check 1 "=Error: $f:2: $PMTU" -b "$f"
 f=$(batch low1 'set enable on' 'port add 993 timeout 2h force' 'set timeout 2h')
 check 1 "=Error: $f:3: timeout 7200 $RFC" -b "$f"
 
@@ -220,6 +253,11 @@ check_nomod 1 "=$MISSING" set timeout unlimited
 check_nomod 1 "=$MISSING" port add 143 proto imap timeout unlimited
 check_nomod 1 "=$MISSING" port del 143
 check_nomod 1 "=$MISSING" port flush
+check_nomod 1 "=$MISSING" set icmp pass states all validate on codes4 0,1 codes6 none
+check_nomod 1 "=$MISSING" set guard off
+check_nomod 1 "=$MISSING" flows
+check_nomod 1 "=$MISSING" -j flows port 143
+check_nomod 1 "=$MISSING" monitor count 1 timeout 1s
 f=$(batch good 'port flush' 'set enable on timeout 7440 pressure high 90 low 80' \
 	'port add 143 proto imap' 'port add 587 proto smtp  # submission' \
 	'port add 674 proto acap timeout 1d' 'port del 674')
@@ -242,6 +280,12 @@ check_out 0 'lemonctl set SETTING' config set help
 check_out 0 'lemonctl config' config help
 check_out 0 'lemonctl stats reset' stats help
 check_out 0 'lemonctl save' save help
+check_out 0 'lemonctl flows [ port PORT ]' flows help
+check_out 0 'lemonctl flows [ port PORT ]' help flows
+check_out 0 'lemonctl monitor [ count N ] [ timeout DURATION ]' monitor help
+check_out 0 'lemonctl monitor [ count N ]' help monitor
+check_out 0 'icmp ICMP...' set help
+check_out 0 'guard { restore | reset | log | off }' set help
 if $module_loaded; then
 	check_out 0 "lemonctl $LEMONADE_VERSION module " -V
 else

@@ -19,6 +19,9 @@
  *   NLMOCK_WARN=1      successful changes carry an extack warning
  *   NLMOCK_NOCAP=1     ignore NETLINK_CAP_ACK (errors echo the request)
  *   NLMOCK_NOEXTACK=1  ignore NETLINK_EXT_ACK (errors carry no message)
+ *   NLMOCK_EVENTS=1    joining the "events" group queues three events
+ *                      (see queue_events); joining it needs no privilege
+ *                      unless NLMOCK_EPERM=1
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -29,10 +32,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 
@@ -40,6 +47,7 @@
 
 #define FAMILY_ID	0x42
 #define MOCK_PORTID	4242
+#define EVENTS_GRP	7
 #define MAXPORTS_STATE	256
 
 struct mport {
@@ -53,6 +61,8 @@ struct mstate {
 	uint8_t enabled;
 	uint32_t timeout;
 	uint8_t high, low;
+	uint8_t icmp_policy, icmp_states, icmp_validate, guard;
+	uint32_t v4, v6;
 	size_t nports;
 	struct mport ports[MAXPORTS_STATE];
 	uint64_t stats[LEMONADE_STAT_A_MAX + 1];
@@ -105,6 +115,8 @@ static void state_default(struct mstate *s)
 	s->timeout = 7440;
 	s->high = 90;
 	s->low = 80;
+	s->v4 = 0x23;		/* 0, 1, 5 */
+	s->v6 = 0x0d;		/* 0, 2, 3 */
 	s->nports = 3;
 	s->ports[0] = (struct mport){ 143, LEMONADE_PROTO_IMAP, false, 0 };
 	s->ports[1] = (struct mport){ 587, LEMONADE_PROTO_SMTP, false, 0 };
@@ -115,6 +127,9 @@ static void state_default(struct mstate *s)
 	s->stats[LEMONADE_STAT_A_PRESSURE_EVENTS] = 1;
 	s->stats[LEMONADE_STAT_A_RELEASED_UNLOAD] = 18446744073709551615ull;
 	s->stats[LEMONADE_STAT_A_MARKED] = 7;
+	s->stats[LEMONADE_STAT_A_ICMP_ABSORBED] = 5;
+	s->stats[LEMONADE_STAT_A_ICMP_PASSED] = 2;
+	s->stats[LEMONADE_STAT_A_ICMP_INVALID] = 1;
 }
 
 static void state_load(struct mstate *s)
@@ -128,7 +143,7 @@ static void state_load(struct mstate *s)
 		return;
 	s->nports = 0;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned int a, b, c, d, e;
+		unsigned int a, b, c, d, e, f6;
 		unsigned long long st[LEMONADE_STAT_A_MAX + 1];
 		int nst = 0, used = 0;
 		char t[32];
@@ -138,6 +153,14 @@ static void state_load(struct mstate *s)
 			s->timeout = b;
 			s->high = (uint8_t)c;
 			s->low = (uint8_t)d;
+		} else if (sscanf(line, "icmp %u %u %u %u %x %x", &a, &b, &c,
+				  &d, &e, &f6) == 6) {
+			s->icmp_policy = (uint8_t)a;
+			s->icmp_states = (uint8_t)b;
+			s->icmp_validate = (uint8_t)c;
+			s->guard = (uint8_t)d;
+			s->v4 = e;
+			s->v6 = f6;
 		} else if (sscanf(line, "port %u %u %31s", &a, &e, t) == 3 &&
 			   s->nports < MAXPORTS_STATE) {
 			struct mport *p = &s->ports[s->nports++];
@@ -170,6 +193,8 @@ static void state_save(const struct mstate *s)
 		return;
 	fprintf(f, "config %u %u %u %u\n", s->enabled, s->timeout, s->high,
 		s->low);
+	fprintf(f, "icmp %u %u %u %u %x %x\n", s->icmp_policy, s->icmp_states,
+		s->icmp_validate, s->guard, s->v4, s->v6);
 	for (i = 0; i < s->nports; i++) {
 		if (s->ports[i].has_timeout)
 			fprintf(f, "port %u %u %u\n", s->ports[i].port,
@@ -294,6 +319,7 @@ struct req {
 	const struct nlmsghdr *nlh;
 	const char *errmsg;
 	int offs;
+	uint16_t filter;	/* GET_FLOWS: listed port, 0 = all */
 	char msgbuf[256];
 };
 
@@ -313,7 +339,7 @@ static int fail(struct req *r, const struct nlattr *at, int err,
 static bool is_nested(int type)
 {
 	return type == LEMONADE_A_PORTS || type == LEMONADE_A_PORT ||
-	       type == LEMONADE_A_STATS;
+	       type == LEMONADE_A_STATS || type == LEMONADE_A_FLOW;
 }
 
 /* Strict validation of one top-level attribute, like NL_VALIDATE_STRICT. */
@@ -332,10 +358,20 @@ static int check_attr(struct req *r, const struct nlattr *a)
 	case LEMONADE_A_ENABLED:
 	case LEMONADE_A_HIGH_WATER:
 	case LEMONADE_A_LOW_WATER:
+	case LEMONADE_A_ICMP_POLICY:
+	case LEMONADE_A_ICMP_STATES:
+	case LEMONADE_A_ICMP_VALIDATE:
+	case LEMONADE_A_GUARD_POLICY:
 		if (plen != 1)
 			return fail(r, a, ERANGE, "mock: attribute %d is not a u8", type);
 		break;
+	case LEMONADE_A_FILTER_PORT:
+		if (plen != 2)
+			return fail(r, a, ERANGE, "mock: attribute %d is not a u16", type);
+		break;
 	case LEMONADE_A_TIMEOUT:
+	case LEMONADE_A_ICMP_V4_CODES:
+	case LEMONADE_A_ICMP_V6_CODES:
 		if (plen != 4)
 			return fail(r, a, ERANGE, "mock: attribute %d is not a u32", type);
 		break;
@@ -345,6 +381,12 @@ static int check_attr(struct req *r, const struct nlattr *a)
 		break;
 	case LEMONADE_A_VERSION:
 	case LEMONADE_A_STATS:
+	case LEMONADE_A_FLOW:
+	case LEMONADE_A_EVENT:
+	case LEMONADE_A_EVENT_COUNT:
+	case LEMONADE_A_EVENT_SUPPRESSED:
+	case LEMONADE_A_ICMP_TYPE:
+	case LEMONADE_A_ICMP_CODE:
 		return fail(r, a, EINVAL, "mock: attribute %d is reply-only", type);
 	}
 	return 0;
@@ -449,6 +491,8 @@ static int check_cfg(struct req *r, const struct mstate *s, bool force,
 		return fail(r, bad, E2BIG, "too many ports (at most 64)");
 	if (s->low >= s->high || s->high > 100 || !s->low)
 		return fail(r, bad, EINVAL, "pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)");
+	if (s->v4 & (1u << LEMONADE_ICMP_V4_FRAG_NEEDED))
+		return fail(r, bad, EINVAL, "ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed");
 	if (below(s->timeout) && !force)
 		return fail(r, bad, EINVAL, "timeout below 7440 s violates RFC 5382 REQ-5; set force to override");
 	for (i = 0; i < s->nports; i++) {
@@ -470,6 +514,12 @@ static void put_config(struct mbuf *b, const struct mstate *s)
 	mb_u32(b, LEMONADE_A_TIMEOUT, s->timeout);
 	mb_u8(b, LEMONADE_A_HIGH_WATER, s->high);
 	mb_u8(b, LEMONADE_A_LOW_WATER, s->low);
+	mb_u8(b, LEMONADE_A_ICMP_POLICY, s->icmp_policy);
+	mb_u8(b, LEMONADE_A_ICMP_STATES, s->icmp_states);
+	mb_u32(b, LEMONADE_A_ICMP_V4_CODES, s->v4);
+	mb_u32(b, LEMONADE_A_ICMP_V6_CODES, s->v6);
+	mb_u8(b, LEMONADE_A_ICMP_VALIDATE, s->icmp_validate);
+	mb_u8(b, LEMONADE_A_GUARD_POLICY, s->guard);
 	ports = mb_nest(b, LEMONADE_A_PORTS);
 	for (i = 0; i < s->nports; i++) {
 		size_t n = mb_nest(b, LEMONADE_A_PORT);
@@ -483,9 +533,101 @@ static void put_config(struct mbuf *b, const struct mstate *s)
 	mb_nest_end(b, ports);
 }
 
+/* ---- GET_FLOWS and events ------------------------------------------- */
+
+struct mflow {
+	int af;
+	const char *src, *dst;
+	uint16_t sport, dport, port;
+	uint8_t state;
+	uint32_t remaining, timeout;
+	uint8_t marked;
+	uint32_t id;
+};
+
+static const struct mflow mflows[] = {
+	{ AF_INET, "192.0.2.2", "198.51.100.2", 40001, 143, 143, 3, 7443, 7440, 1, 101 },
+	{ AF_INET6, "2001:db8:1::2", "2001:db8:2::2", 40002, 8587, 587, 7, 119, 0, 0, 102 },
+};
+
+static void mb_flow(struct mbuf *b, const struct mflow *f)
+{
+	size_t alen = f->af == AF_INET6 ? 16 : 4, n;
+	unsigned char a[16];
+
+	n = mb_nest(b, LEMONADE_A_FLOW);
+	mb_u8(b, LEMONADE_FLOW_A_FAMILY, (uint8_t)f->af);
+	inet_pton(f->af, f->src, a);
+	mb_attr(b, LEMONADE_FLOW_A_SADDR, a, alen);
+	inet_pton(f->af, f->dst, a);
+	mb_attr(b, LEMONADE_FLOW_A_DADDR, a, alen);
+	mb_u16(b, LEMONADE_FLOW_A_SPORT, f->sport);
+	mb_u16(b, LEMONADE_FLOW_A_DPORT, f->dport);
+	mb_u16(b, LEMONADE_FLOW_A_PORT, f->port);
+	mb_u8(b, LEMONADE_FLOW_A_TCP_STATE, f->state);
+	mb_u32(b, LEMONADE_FLOW_A_REMAINING, f->remaining);
+	mb_u32(b, LEMONADE_FLOW_A_TIMEOUT, f->timeout);
+	mb_u8(b, LEMONADE_FLOW_A_MARKED, f->marked);
+	mb_u32(b, LEMONADE_FLOW_A_ID, f->id);
+	mb_nest_end(b, n);
+}
+
+static void mb_genl(struct mbuf *b, uint8_t cmd)
+{
+	struct genlmsghdr *g = mb_put(b, GENL_HDRLEN);
+
+	g->cmd = cmd;
+	g->version = LEMONADE_GENL_VERSION;
+}
+
+/* One message per flow, then NLMSG_DONE, as a kernel dump does. */
+static void dump_flows(const struct nlmsghdr *req, uint16_t filter)
+{
+	struct mbuf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(mflows) / sizeof(mflows[0]); i++) {
+		if (filter && mflows[i].port != filter)
+			continue;
+		mb_msg(&b, FAMILY_ID, NLM_F_MULTI, req);
+		mb_genl(&b, LEMONADE_CMD_GET_FLOWS);
+		mb_flow(&b, &mflows[i]);
+		mb_done(&b);
+	}
+	mb_msg(&b, NLMSG_DONE, NLM_F_MULTI, req);
+	*(int *)mb_put(&b, sizeof(int)) = 0;
+	mb_done(&b);
+}
+
+/* An ICMP event, a pressure release after two suppressed events, and a
+ * kind from a newer module. */
+static void queue_events(void)
+{
+	struct nlmsghdr none = { 0 };
+	struct mbuf b;
+
+	mb_msg(&b, FAMILY_ID, 0, &none);
+	mb_genl(&b, LEMONADE_CMD_EVENT);
+	mb_u8(&b, LEMONADE_A_EVENT, LEMONADE_EVENT_ICMP_ABSORBED);
+	mb_flow(&b, &mflows[0]);
+	mb_u8(&b, LEMONADE_A_ICMP_TYPE, 3);
+	mb_u8(&b, LEMONADE_A_ICMP_CODE, 1);
+	mb_done(&b);
+	mb_msg(&b, FAMILY_ID, 0, &none);
+	mb_genl(&b, LEMONADE_CMD_EVENT);
+	mb_u8(&b, LEMONADE_A_EVENT, LEMONADE_EVENT_PRESSURE_RELEASE);
+	mb_u32(&b, LEMONADE_A_EVENT_COUNT, 17);
+	mb_u32(&b, LEMONADE_A_EVENT_SUPPRESSED, 2);
+	mb_done(&b);
+	mb_msg(&b, FAMILY_ID, 0, &none);
+	mb_genl(&b, LEMONADE_CMD_EVENT);
+	mb_u8(&b, LEMONADE_A_EVENT, 200);
+	mb_done(&b);
+}
+
 static const char *cmd_names[] = {
 	"UNSPEC", "GET_CONFIG", "SET_CONFIG", "ADD_PORT", "DEL_PORT",
-	"GET_STATS", "RESET_STATS",
+	"GET_STATS", "RESET_STATS", "GET_FLOWS", "EVENT",
 };
 
 static int lemonade(struct req *r, struct mbuf *reply)
@@ -502,13 +644,18 @@ static int lemonade(struct req *r, struct mbuf *reply)
 
 	if (alen < 0)
 		return fail(r, NULL, EINVAL, "mock: short message");
-	if (g->cmd < 1 || g->cmd > LEMONADE_CMD_MAX)
+	if (g->cmd < 1 || g->cmd > LEMONADE_CMD_MAX || g->cmd == LEMONADE_CMD_EVENT)
 		return fail(r, NULL, EOPNOTSUPP, "mock: unknown command %u", g->cmd);
 	snprintf(log, sizeof(log), "%s flags=%#x version=%u", cmd_names[g->cmd],
 		 nlh->nlmsg_flags, g->version);
-	if (nlh->nlmsg_flags != (NLM_F_REQUEST | NLM_F_ACK))
+	if (g->cmd == LEMONADE_CMD_GET_FLOWS) {
+		/* libnl adds NLM_F_ACK; the kernel sends none after a dump */
+		if ((nlh->nlmsg_flags & ~NLM_F_ACK) != (NLM_F_REQUEST | NLM_F_DUMP))
+			return fail(r, NULL, EOPNOTSUPP, "mock: GET_FLOWS is dump only");
+	} else if (nlh->nlmsg_flags != (NLM_F_REQUEST | NLM_F_ACK)) {
 		return fail(r, NULL, EINVAL, "mock: nlmsg_flags %#x, want REQUEST|ACK",
 			    nlh->nlmsg_flags);
+	}
 	if (g->version != LEMONADE_GENL_VERSION || g->reserved)
 		return fail(r, NULL, EINVAL, "mock: bad genl header");
 
@@ -538,8 +685,13 @@ static int lemonade(struct req *r, struct mbuf *reply)
 		break;
 	case LEMONADE_CMD_SET_CONFIG:
 		for (int i = 1; i <= LEMONADE_A_MAX; i++)
-			if (tb[i] && (i == LEMONADE_A_PORT))
-				return fail(r, tb[i], EINVAL, "mock: PORT in SET_CONFIG");
+			if (tb[i] && (i == LEMONADE_A_PORT || i == LEMONADE_A_FILTER_PORT))
+				return fail(r, tb[i], EINVAL, "mock: attribute %d in SET_CONFIG", i);
+		break;
+	case LEMONADE_CMD_GET_FLOWS:
+		for (int i = 1; i <= LEMONADE_A_MAX; i++)
+			if (tb[i] && i != LEMONADE_A_FILTER_PORT)
+				return fail(r, tb[i], EINVAL, "mock: attribute %d not expected", i);
 		break;
 	case LEMONADE_CMD_ADD_PORT:
 	case LEMONADE_CMD_DEL_PORT:
@@ -566,6 +718,14 @@ static int lemonade(struct req *r, struct mbuf *reply)
 		mb_nest_end(reply, st);
 		return 1;
 	}
+	case LEMONADE_CMD_GET_FLOWS:
+		if (tb[LEMONADE_A_FILTER_PORT]) {
+			r->filter = au16(tb[LEMONADE_A_FILTER_PORT]);
+			snprintf(log + strlen(log), sizeof(log) - strlen(log),
+				 " FILTER_PORT=%u", r->filter);
+		}
+		logf_("%s\n", log);
+		return 2;
 	case LEMONADE_CMD_RESET_STATS:
 		logf_("%s\n", log);
 		memset(n.stats, 0, sizeof(n.stats));
@@ -602,6 +762,43 @@ static int lemonade(struct req *r, struct mbuf *reply)
 				return fail(r, bad, ERANGE, "mock: LOW_WATER out of 1..100");
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " LOW=%u", n.low);
+		}
+		{
+			static const struct {
+				int attr;
+				const char *name;
+				uint8_t max;
+			} u8s[] = {
+				{ LEMONADE_A_ICMP_POLICY, "ICMP_POLICY", LEMONADE_ICMP_POLICY_MAX },
+				{ LEMONADE_A_ICMP_STATES, "ICMP_STATES", LEMONADE_ICMP_STATES_MAX },
+				{ LEMONADE_A_ICMP_VALIDATE, "ICMP_VALIDATE", 1 },
+				{ LEMONADE_A_GUARD_POLICY, "GUARD", LEMONADE_GUARD_POLICY_MAX },
+			};
+			uint8_t *dst[] = { &n.icmp_policy, &n.icmp_states,
+					   &n.icmp_validate, &n.guard };
+
+			for (size_t i = 0; i < sizeof(u8s) / sizeof(u8s[0]); i++) {
+				const struct nlattr *at = tb[u8s[i].attr];
+
+				if (!at)
+					continue;
+				if (au8(at) > u8s[i].max)
+					return fail(r, at, ERANGE, "mock: %s out of range", u8s[i].name);
+				*dst[i] = au8(at);
+				snprintf(log + strlen(log), sizeof(log) - strlen(log),
+					 " %s=%u", u8s[i].name, *dst[i]);
+			}
+		}
+		if (tb[LEMONADE_A_ICMP_V4_CODES]) {
+			n.v4 = au32(tb[LEMONADE_A_ICMP_V4_CODES]);
+			bad = tb[LEMONADE_A_ICMP_V4_CODES];
+			snprintf(log + strlen(log), sizeof(log) - strlen(log),
+				 " V4=%#x", n.v4);
+		}
+		if (tb[LEMONADE_A_ICMP_V6_CODES]) {
+			n.v6 = au32(tb[LEMONADE_A_ICMP_V6_CODES]);
+			snprintf(log + strlen(log), sizeof(log) - strlen(log),
+				 " V6=%#x", n.v6);
 		}
 		if (tb[LEMONADE_A_PORTS]) {
 			const struct nlattr *pa = tb[LEMONADE_A_PORTS];
@@ -699,6 +896,16 @@ static void ctrl(const struct nlmsghdr *nlh)
 	mb_u32(&b, CTRL_ATTR_VERSION, LEMONADE_GENL_VERSION);
 	mb_u32(&b, CTRL_ATTR_HDRSIZE, 0);
 	mb_u32(&b, CTRL_ATTR_MAXATTR, LEMONADE_A_MAX);
+	{
+		size_t grps = mb_nest(&b, CTRL_ATTR_MCAST_GROUPS);
+		size_t g1 = mb_nest(&b, 1);
+
+		mb_u32(&b, CTRL_ATTR_MCAST_GRP_ID, EVENTS_GRP);
+		mb_attr(&b, CTRL_ATTR_MCAST_GRP_NAME, LEMONADE_MCGRP_EVENTS,
+			sizeof(LEMONADE_MCGRP_EVENTS));
+		mb_nest_end(&b, g1);
+		mb_nest_end(&b, grps);
+	}
 	mb_done(&b);
 	if (nlh->nlmsg_flags & NLM_F_ACK)
 		send_ack(nlh, 0, NULL, -1);
@@ -731,6 +938,10 @@ static void handle(const struct nlmsghdr *nlh)
 		logf_("  -> error %d%s%s\n", ret, r.errmsg ? ": " : "",
 		      r.errmsg ? r.errmsg : "");
 		send_ack(nlh, ret, r.errmsg, r.offs);
+		return;
+	}
+	if (ret == 2) {
+		dump_flows(nlh, r.filter);
 		return;
 	}
 	if (ret > 0)
@@ -794,6 +1005,20 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	if (level == SOL_NETLINK && name == NETLINK_CAP_ACK && len >= sizeof(int) &&
 	    !getenv("NLMOCK_NOCAP"))
 		cap_ack = *(const int *)val;
+	if (level == SOL_NETLINK && name == NETLINK_ADD_MEMBERSHIP &&
+	    len >= sizeof(int)) {
+		if (*(const int *)val != EVENTS_GRP) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (getenv("NLMOCK_EPERM")) {
+			errno = EPERM;
+			return -1;
+		}
+		logf_("JOIN events\n");
+		if (getenv("NLMOCK_EVENTS"))
+			queue_events();
+	}
 	return 0;
 }
 
@@ -870,6 +1095,26 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		qlen--;
 	}
 	return (ssize_t)((flags & MSG_TRUNC) ? len : n);
+}
+
+/* Queued answers make the mock socket readable. */
+int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+	  const sigset_t *mask)
+{
+	int (*f)(struct pollfd *, nfds_t, const struct timespec *,
+		 const sigset_t *) = real("ppoll");
+	int ready = 0;
+	nfds_t i;
+
+	for (i = 0; i < n; i++) {
+		fds[i].revents = 0;
+		if (mock_fd >= 0 && fds[i].fd == mock_fd && qlen &&
+		    (fds[i].events & POLLIN)) {
+			fds[i].revents = POLLIN;
+			ready++;
+		}
+	}
+	return ready ? ready : f(fds, n, ts, mask);
 }
 
 int close(int fd)

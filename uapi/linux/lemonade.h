@@ -5,7 +5,10 @@
  * Family LEMONADE_GENL_NAME ("lemonade"), version LEMONADE_GENL_VERSION.
  * The family is netns-aware: every request acts on the network namespace
  * of the requesting socket. Requests that change anything need
- * CAP_NET_ADMIN over that namespace (GENL_UNS_ADMIN_PERM); reads are open.
+ * CAP_NET_ADMIN over that namespace (GENL_UNS_ADMIN_PERM); so do
+ * LEMONADE_CMD_GET_FLOWS and the "events" multicast group, which expose
+ * the addresses of other users' connections as conntrack does. Reading
+ * the configuration and the counters is open.
  * Every attribute is a netlink attribute; no fixed structs cross the ABI.
  * Every rejection carries an extended-ACK message and changes nothing.
  *
@@ -43,11 +46,16 @@
  *                               conntrack tracks (RFC 5927)
  *   ICMPv4 fragmentation needed and ICMPv6 Packet Too Big are never
  *   absorbed: path MTU discovery keeps working.
+ *     LEMONADE_A_GUARD_POLICY   u8, enum lemonade_guard_policy: what the
+ *                               negotiation-integrity guard does when it
+ *                               finds a stripped capability (default
+ *                               LEMONADE_GUARD_RESTORE)
  *
  * LEMONADE_CMD_SET_CONFIG
  *   Request: any subset of ENABLED, TIMEOUT, HIGH_WATER, LOW_WATER, PORTS,
- *   the ICMP_* attributes and the flag LEMONADE_A_FORCE. PORTS, when present, replaces the whole
- *   port set (an empty nest empties it). The resulting configuration is
+ *   the ICMP_* attributes, GUARD_POLICY and the flag LEMONADE_A_FORCE.
+ *   PORTS, when present, replaces the whole port set (an empty nest
+ *   empties it). The resulting configuration is
  *   validated in full and applied atomically, so a batch of changes folded
  *   into one request is all-or-nothing.
  *   A floor (global or per port) below LEMONADE_RFC5382_MIN_TIMEOUT
@@ -74,6 +82,59 @@
  *
  * LEMONADE_CMD_RESET_STATS
  *   Request: no attributes. Zeroes the counters of this netns.
+ *
+ * LEMONADE_CMD_GET_FLOWS (dump only: NLM_F_DUMP; needs CAP_NET_ADMIN)
+ *   Request: optionally LEMONADE_A_FILTER_PORT, u16: only flows whose
+ *   listed port is this one. Reply: one message per covered flow (a TCP
+ *   flow on a listed port, in any TCP state), each holding a
+ *   LEMONADE_A_FLOW nest (enum lemonade_flow_attr). The flows are taken
+ *   from one walk of the conntrack table when the dump starts, so every
+ *   flow present throughout the dump is listed exactly once however many
+ *   messages the dump takes; flows that come or go meanwhile may or may
+ *   not be listed.
+ *
+ * The "events" multicast group (LEMONADE_MCGRP_EVENTS; joining it needs
+ * CAP_NET_ADMIN) carries LEMONADE_CMD_EVENT messages about the netns of
+ * the listening socket:
+ *     LEMONADE_A_EVENT             u8, enum lemonade_event
+ *     LEMONADE_A_FLOW              nest, the flow concerned (not for
+ *                                  LEMONADE_EVENT_PRESSURE_RELEASE)
+ *     LEMONADE_A_ICMP_TYPE         u8, ICMP events: type of the error
+ *     LEMONADE_A_ICMP_CODE         u8, ICMP events: code of the error
+ *                                  (ICMPv4 or ICMPv6 as the flow's family)
+ *     LEMONADE_A_EVENT_COUNT       u32, LEMONADE_EVENT_PRESSURE_RELEASE:
+ *                                  flows released in that pass
+ *     LEMONADE_A_EVENT_SUPPRESSED  u32, present when the rate limit (module
+ *                                  parameter event_rate, per second and
+ *                                  netns) dropped events since the last
+ *                                  one sent: how many
+ *   Events cost nothing while no socket listens. A socket that reads too
+ *   slowly loses events (ENOBUFS on its next read).
+ *
+ * Flow attributes (LEMONADE_A_FLOW nest):
+ *     LEMONADE_FLOW_A_FAMILY     u8, AF_INET or AF_INET6
+ *     LEMONADE_FLOW_A_SADDR      binary, 4 or 16 bytes, network order: the
+ *                                client's address (original direction)
+ *     LEMONADE_FLOW_A_DADDR      binary, the server's address as the
+ *                                client addressed it
+ *     LEMONADE_FLOW_A_SPORT      u16, the client's port (host order)
+ *     LEMONADE_FLOW_A_DPORT      u16, the server's port as addressed
+ *     LEMONADE_FLOW_A_PORT       u16, the listed port the flow matched
+ *                                (DPORT, or the server's port after DNAT)
+ *     LEMONADE_FLOW_A_TCP_STATE  u8, conntrack's TCP state (enum
+ *                                tcp_conntrack, linux/netfilter/
+ *                                nf_conntrack_tcp.h)
+ *     LEMONADE_FLOW_A_REMAINING  u32, seconds until conntrack expires the
+ *                                flow if it stays idle
+ *     LEMONADE_FLOW_A_TIMEOUT    u32, the floor that applies to it, in
+ *                                seconds, 0 = unlimited
+ *     LEMONADE_FLOW_A_MARKED     u8, 1 if the flow carries the "lemonade"
+ *                                conntrack helper (kept out of flow offload)
+ *     LEMONADE_FLOW_A_ID         u32, conntrack's id of the entry (as
+ *                                "conntrack -L -o id" prints it)
+ *     LEMONADE_FLOW_A_GUARD      u8, enum lemonade_guard_status; reserved
+ *                                for the negotiation-integrity guard,
+ *                                absent means LEMONADE_GUARD_S_NONE
  */
 #ifndef _UAPI_LINUX_LEMONADE_H
 #define _UAPI_LINUX_LEMONADE_H
@@ -92,6 +153,8 @@ enum lemonade_cmd {
 	LEMONADE_CMD_DEL_PORT,
 	LEMONADE_CMD_GET_STATS,
 	LEMONADE_CMD_RESET_STATS,
+	LEMONADE_CMD_GET_FLOWS,
+	LEMONADE_CMD_EVENT,
 	__LEMONADE_CMD_MAX
 };
 #define LEMONADE_CMD_MAX (__LEMONADE_CMD_MAX - 1)
@@ -112,6 +175,14 @@ enum lemonade_attr {
 	LEMONADE_A_ICMP_V4_CODES,
 	LEMONADE_A_ICMP_V6_CODES,
 	LEMONADE_A_ICMP_VALIDATE,
+	LEMONADE_A_GUARD_POLICY,
+	LEMONADE_A_FILTER_PORT,
+	LEMONADE_A_FLOW,
+	LEMONADE_A_EVENT,
+	LEMONADE_A_EVENT_COUNT,
+	LEMONADE_A_EVENT_SUPPRESSED,
+	LEMONADE_A_ICMP_TYPE,
+	LEMONADE_A_ICMP_CODE,
 	__LEMONADE_A_MAX
 };
 #define LEMONADE_A_MAX (__LEMONADE_A_MAX - 1)
@@ -150,6 +221,53 @@ enum lemonade_icmp_states {
 
 #define LEMONADE_ICMP_V4_FRAG_NEEDED	4
 
+enum lemonade_guard_policy {
+	LEMONADE_GUARD_RESTORE,	/* put the stripped capability back */
+	LEMONADE_GUARD_RESET,	/* reset the connection */
+	LEMONADE_GUARD_LOG,	/* only report it (event, counter) */
+	LEMONADE_GUARD_OFF,	/* do not inspect */
+	__LEMONADE_GUARD_POLICY_MAX
+};
+#define LEMONADE_GUARD_POLICY_MAX (__LEMONADE_GUARD_POLICY_MAX - 1)
+
+/* Guard status of a flow (LEMONADE_FLOW_A_GUARD); values > NONE reserved. */
+enum lemonade_guard_status {
+	LEMONADE_GUARD_S_NONE,	/* not inspected */
+};
+
+#define LEMONADE_MCGRP_EVENTS		"events"
+
+enum lemonade_event {
+	LEMONADE_EVENT_UNSPEC,
+	LEMONADE_EVENT_ICMP_ABSORBED,	/* a soft error about a flow dropped */
+	LEMONADE_EVENT_ICMP_INVALID,	/* an error with a bad sequence dropped */
+	LEMONADE_EVENT_PRESSURE_RELEASE, /* one recycling pass, with COUNT */
+	LEMONADE_EVENT_STRIP_DETECTED,	/* reserved for the guard */
+	LEMONADE_EVENT_STRIP_RESTORED,	/* reserved for the guard */
+	LEMONADE_EVENT_STRIP_RESET,	/* reserved for the guard */
+	LEMONADE_EVENT_PARTIAL_BLOCK,	/* reserved for the guard */
+	__LEMONADE_EVENT_MAX
+};
+#define LEMONADE_EVENT_MAX (__LEMONADE_EVENT_MAX - 1)
+
+enum lemonade_flow_attr {
+	LEMONADE_FLOW_A_UNSPEC,
+	LEMONADE_FLOW_A_FAMILY,
+	LEMONADE_FLOW_A_SADDR,
+	LEMONADE_FLOW_A_DADDR,
+	LEMONADE_FLOW_A_SPORT,
+	LEMONADE_FLOW_A_DPORT,
+	LEMONADE_FLOW_A_PORT,
+	LEMONADE_FLOW_A_TCP_STATE,
+	LEMONADE_FLOW_A_REMAINING,
+	LEMONADE_FLOW_A_TIMEOUT,
+	LEMONADE_FLOW_A_MARKED,
+	LEMONADE_FLOW_A_ID,
+	LEMONADE_FLOW_A_GUARD,
+	__LEMONADE_FLOW_A_MAX
+};
+#define LEMONADE_FLOW_A_MAX (__LEMONADE_FLOW_A_MAX - 1)
+
 /*
  * Counters in LEMONADE_A_STATS, one u64 attribute each (PAD is only the
  * alignment padding of nla_put_u64_64bit and carries nothing):
@@ -166,6 +284,19 @@ enum lemonade_icmp_states {
  * ICMP_PASSED:      soft errors let through and counted (policy pass)
  * ICMP_INVALID:     errors dropped because the quoted sequence number was
  *                   outside the tracked window (validation on)
+ * GUARD_INSPECTED:  negotiation bytes the guard parsed (both directions)
+ * GUARD_STRIP_DETECTED: server segments changed inside the gateway within
+ *                   the negotiation (a keyword masked or removed)
+ * GUARD_RESTORED:   of those, segments whose masked keywords were written
+ *                   back (policy restore)
+ * GUARD_RESET:      connections reset by the guard (policy reset, or
+ *                   restore when the length changed or for partial blocks)
+ * GUARD_PARTIAL_BLOCK: client extension commands (STARTTLS, AUTH) that
+ *                   entered the gateway again and again but never left it
+ * GUARD_UPSTREAM_MASKED: advertised keywords that arrived already masked
+ *                   (all X or *); never guessed back
+ * GUARD_SKIPPED:    negotiations not inspected because the global buffer
+ *                   cap (module parameter guard_buffers) was reached
  */
 enum lemonade_stat_attr {
 	LEMONADE_STAT_A_UNSPEC,
@@ -179,6 +310,13 @@ enum lemonade_stat_attr {
 	LEMONADE_STAT_A_ICMP_ABSORBED,
 	LEMONADE_STAT_A_ICMP_PASSED,
 	LEMONADE_STAT_A_ICMP_INVALID,
+	LEMONADE_STAT_A_GUARD_INSPECTED,
+	LEMONADE_STAT_A_GUARD_STRIP_DETECTED,
+	LEMONADE_STAT_A_GUARD_RESTORED,
+	LEMONADE_STAT_A_GUARD_RESET,
+	LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK,
+	LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED,
+	LEMONADE_STAT_A_GUARD_SKIPPED,
 	__LEMONADE_STAT_A_MAX
 };
 #define LEMONADE_STAT_A_MAX (__LEMONADE_STAT_A_MAX - 1)

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nf_lemonade: LEMONADE_CMD_EVENT messages on the "events" multicast group
+ * (see uapi/linux/lemonade.h).
+ *
+ * Events are sent from the packet path, so nothing here sleeps. Without a
+ * listener in the netns an event costs one check of the group's listener
+ * bitmap. With listeners, at most event_rate events per second and netns
+ * are sent (a fixed one-second window, lock-free); the next event sent
+ * says how many were dropped.
+ */
+#include "lemonade.h"
+
+#include <linux/moduleparam.h>
+#include <net/genetlink.h>
+#include <net/netfilter/nf_conntrack.h>
+
+static unsigned int event_rate = 20;
+module_param(event_rate, uint, 0644);
+MODULE_PARM_DESC(event_rate, "Events sent per second and network namespace at most, 0 = none (default 20)");
+
+/* Room for every attribute of an event: flow nest, kind, ICMP, counts. */
+#define LEMONADE_EVENT_SIZE	512
+
+static bool event_allow(struct lemonade_net *ln, u32 *suppressed)
+{
+	unsigned int rate = READ_ONCE(event_rate);
+	unsigned long start = READ_ONCE(ln->ev_window);
+	unsigned long now = jiffies;
+
+	/* unsigned: a zero (never used) window counts as long past */
+	if (now - start >= HZ && cmpxchg(&ln->ev_window, start, now) == start)
+		atomic_set(&ln->ev_sent, 0);
+	if (!rate || atomic_inc_return(&ln->ev_sent) > rate) {
+		atomic_inc(&ln->ev_suppressed);
+		return false;
+	}
+	*suppressed = atomic_xchg(&ln->ev_suppressed, 0);
+	return true;
+}
+
+static struct sk_buff *event_new(u8 kind, u32 suppressed, gfp_t gfp,
+				 void **hdr)
+{
+	struct sk_buff *msg = genlmsg_new(LEMONADE_EVENT_SIZE, gfp);
+
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put(msg, 0, 0, &lemonade_family, 0, LEMONADE_CMD_EVENT);
+	if (!*hdr ||
+	    nla_put_u8(msg, LEMONADE_A_EVENT, kind) ||
+	    (suppressed &&
+	     nla_put_u32(msg, LEMONADE_A_EVENT_SUPPRESSED, suppressed))) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+static void event_send(struct lemonade_net *ln, struct sk_buff *msg, void *hdr,
+		       gfp_t gfp)
+{
+	genlmsg_end(msg, hdr);
+	/* fails only when the last listener has just left */
+	genlmsg_multicast_netns(&lemonade_family, ln->net, msg, 0, 0, gfp);
+}
+
+static bool listened(struct lemonade_net *ln)
+{
+	return genl_has_listeners(&lemonade_family, ln->net, 0) > 0;
+}
+
+/* An event about @ct, with ICMP type and code unless @icmp is false. */
+static void event_flow(struct lemonade_net *ln, const struct lemonade_cfg *cfg,
+		       const struct nf_conn *ct, u8 kind, bool icmp, u8 type,
+		       u8 code)
+{
+	const struct lemonade_pin *pin;
+	struct lemonade_flow f;
+	struct sk_buff *msg;
+	u32 suppressed;
+	void *hdr;
+
+	if (!listened(ln))
+		return;
+	pin = lemonade_flow_pin(cfg, ct);
+	if (!pin || !event_allow(ln, &suppressed))
+		return;
+	lemonade_flow_fill(&f, cfg, ct, pin);
+	msg = event_new(kind, suppressed, GFP_ATOMIC, &hdr);
+	if (!msg)
+		return;
+	if (lemonade_put_flow(msg, &f) ||
+	    (icmp && (nla_put_u8(msg, LEMONADE_A_ICMP_TYPE, type) ||
+		      nla_put_u8(msg, LEMONADE_A_ICMP_CODE, code)))) {
+		nlmsg_free(msg);
+		return;
+	}
+	event_send(ln, msg, hdr, GFP_ATOMIC);
+}
+
+/* An ICMP error about @ct was dropped (@kind says why). */
+void lemonade_event_icmp(struct lemonade_net *ln,
+			 const struct lemonade_cfg *cfg,
+			 const struct nf_conn *ct, u8 kind, u8 type, u8 code)
+{
+	event_flow(ln, cfg, ct, kind, true, type, code);
+}
+
+/* Something about @ct on a listed port (the guard's events). */
+void lemonade_event_flow(struct lemonade_net *ln,
+			 const struct lemonade_cfg *cfg,
+			 const struct nf_conn *ct, u8 kind)
+{
+	event_flow(ln, cfg, ct, kind, false, 0, 0);
+}
+
+/* One recycling pass released @count idle listed flows (process context). */
+void lemonade_event_released(struct lemonade_net *ln, unsigned int count)
+{
+	struct sk_buff *msg;
+	u32 suppressed;
+	void *hdr;
+
+	if (!listened(ln) || !event_allow(ln, &suppressed))
+		return;
+	msg = event_new(LEMONADE_EVENT_PRESSURE_RELEASE, suppressed, GFP_KERNEL,
+			&hdr);
+	if (!msg)
+		return;
+	if (nla_put_u32(msg, LEMONADE_A_EVENT_COUNT, count)) {
+		nlmsg_free(msg);
+		return;
+	}
+	event_send(ln, msg, hdr, GFP_KERNEL);
+}

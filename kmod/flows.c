@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nf_lemonade: the covered flows (TCP flows on listed ports), for
+ * LEMONADE_CMD_GET_FLOWS dumps and for events.
+ *
+ * A dump takes its flows from one walk of the conntrack table when it
+ * starts, into a buffer that belongs to the dump (charged to the caller's
+ * memory cgroup), and hands them out over as many messages as it takes:
+ * every flow is listed exactly once however the table changes meanwhile,
+ * and no conntrack entry is held between messages.
+ */
+#include "lemonade.h"
+#include "compat/compat.h"
+
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+#include <net/genetlink.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_helper.h>
+#include <net/sock.h>
+
+/* The flow carries the inert helper of offload.c. */
+static bool flow_marked(const struct nf_conn *ct)
+{
+	const struct nf_conntrack_helper *helper;
+	const struct nf_conn_help *help;
+	bool marked;
+
+	help = nfct_help(ct);
+	if (!help)
+		return false;
+	rcu_read_lock();
+	helper = rcu_dereference(help->helper);
+	marked = helper && !strcmp(helper->name, "lemonade");
+	rcu_read_unlock();
+	return marked;
+}
+
+/* @pin is lemonade_flow_pin(@cfg, @ct). */
+void lemonade_flow_fill(struct lemonade_flow *f, const struct lemonade_cfg *cfg,
+			const struct nf_conn *ct, const struct lemonade_pin *pin)
+{
+	const struct nf_conntrack_tuple *t = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	const struct lemonade_port *p = &cfg->ports[pin - cfg->pins];
+	unsigned long left;
+
+	memset(f, 0, sizeof(*f));
+	f->family = nf_ct_l3num(ct) == NFPROTO_IPV6 ? AF_INET6 : AF_INET;
+	f->saddr = t->src.u3;
+	f->daddr = t->dst.u3;
+	f->sport = ntohs(t->src.u.tcp.port);
+	f->dport = ntohs(t->dst.u.tcp.port);
+	f->port = p->port;
+	f->tcp_state = READ_ONCE(ct->proto.tcp.state);
+	/* relative until confirmation adds the timestamp */
+	left = nf_ct_is_confirmed(ct) ? nf_ct_expires(ct) : READ_ONCE(ct->timeout);
+	f->remaining = left / HZ;
+	f->timeout = p->own_timeout ? p->timeout : cfg->timeout;
+	f->marked = flow_marked(ct);
+	f->id = nf_ct_get_id(ct);
+}
+
+int lemonade_put_flow(struct sk_buff *msg, const struct lemonade_flow *f)
+{
+	int alen = f->family == AF_INET6 ? sizeof(struct in6_addr) :
+					   sizeof(struct in_addr);
+	struct nlattr *nest = nla_nest_start(msg, LEMONADE_A_FLOW);
+
+	if (!nest ||
+	    nla_put_u8(msg, LEMONADE_FLOW_A_FAMILY, f->family) ||
+	    nla_put(msg, LEMONADE_FLOW_A_SADDR, alen, &f->saddr) ||
+	    nla_put(msg, LEMONADE_FLOW_A_DADDR, alen, &f->daddr) ||
+	    nla_put_u16(msg, LEMONADE_FLOW_A_SPORT, f->sport) ||
+	    nla_put_u16(msg, LEMONADE_FLOW_A_DPORT, f->dport) ||
+	    nla_put_u16(msg, LEMONADE_FLOW_A_PORT, f->port) ||
+	    nla_put_u8(msg, LEMONADE_FLOW_A_TCP_STATE, f->tcp_state) ||
+	    nla_put_u32(msg, LEMONADE_FLOW_A_REMAINING, f->remaining) ||
+	    nla_put_u32(msg, LEMONADE_FLOW_A_TIMEOUT, f->timeout) ||
+	    nla_put_u8(msg, LEMONADE_FLOW_A_MARKED, f->marked) ||
+	    nla_put_u32(msg, LEMONADE_FLOW_A_ID, f->id))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* The state of one dump, in cb->args[0]; cb->args[1] is the next flow. */
+struct flow_dump {
+	unsigned int n;
+	struct lemonade_flow flows[];
+};
+
+struct flow_walk {
+	struct net *net;
+	const struct lemonade_cfg *cfg;
+	u16 filter;		/* listed port, 0 = all */
+	struct flow_dump *d;
+	unsigned int cap;
+	bool overflow;
+};
+
+/* Under a conntrack bucket lock: no sleeping. */
+static int collect_flow(struct nf_conn *ct, void *data)
+{
+	struct flow_walk *w = data;
+	const struct lemonade_pin *pin;
+
+	if (!net_eq(nf_ct_net(ct), w->net) ||
+	    nf_ct_protonum(ct) != IPPROTO_TCP || nf_ct_is_dying(ct))
+		return 0;
+	pin = lemonade_flow_pin(w->cfg, ct);
+	if (!pin ||
+	    (w->filter && w->cfg->ports[pin - w->cfg->pins].port != w->filter))
+		return 0;
+	if (w->d->n == w->cap) {
+		w->overflow = true;
+		return 0;
+	}
+	lemonade_flow_fill(&w->d->flows[w->d->n++], w->cfg, ct, pin);
+	return 0;
+}
+
+int lemonade_flows_start(struct netlink_callback *cb)
+{
+	struct net *net = sock_net(cb->skb->sk);
+	struct lemonade_net *ln = lemonade_pernet(net);
+	struct flow_walk w = { .net = net };
+	const struct nlattr *attr;
+	struct lemonade_cfg *cfg;
+	unsigned int tries;
+	int err = 0;
+
+	/* the core has validated the request against the op's policy */
+	attr = nlmsg_find_attr(cb->nlh, GENL_HDRLEN, LEMONADE_A_FILTER_PORT);
+	if (attr)
+		w.filter = nla_get_u16(attr);
+	mutex_lock(&ln->lock);
+	cfg = kmemdup(rcu_dereference_protected(ln->cfg,
+						lockdep_is_held(&ln->lock)),
+		      sizeof(*cfg), GFP_KERNEL);
+	mutex_unlock(&ln->lock);
+	if (!cfg)
+		return -ENOMEM;
+	w.cfg = cfg;
+	/* entries added during the walk may overflow: retry larger */
+	w.cap = lemonade_ct_count(net) + 64;
+	for (tries = 0; ; tries++) {
+		w.d = kvzalloc(struct_size(w.d, flows, w.cap),
+			       GFP_KERNEL_ACCOUNT);
+		if (!w.d) {
+			err = -ENOMEM;
+			break;
+		}
+		w.overflow = false;
+		if (cfg->nports)
+			lemonade_ct_iterate(net, collect_flow, &w);
+		if (!w.overflow)
+			break;
+		kvfree(w.d);
+		w.d = NULL;
+		if (tries == 2) {
+			NL_SET_ERR_MSG(cb->extack,
+				       "conntrack table grew too fast to list it; try again");
+			err = -EAGAIN;
+			break;
+		}
+		w.cap *= 2;
+	}
+	kfree(cfg);
+	if (err)
+		return err;
+	cb->args[0] = (long)w.d;
+	cb->args[1] = 0;
+	return 0;
+}
+
+int lemonade_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	const struct flow_dump *d = (const struct flow_dump *)cb->args[0];
+	unsigned int i;
+	void *hdr;
+
+	for (i = cb->args[1]; i < d->n; i++) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &lemonade_family,
+				  NLM_F_MULTI, LEMONADE_CMD_GET_FLOWS);
+		if (!hdr)
+			break;
+		if (lemonade_put_flow(skb, &d->flows[i])) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+	}
+	cb->args[1] = i;
+	/* an empty skb ends the dump */
+	return skb->len;
+}
+
+int lemonade_flows_done(struct netlink_callback *cb)
+{
+	kvfree((void *)cb->args[0]);
+	cb->args[0] = 0;
+	return 0;
+}

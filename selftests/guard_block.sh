@@ -1,0 +1,30 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Partial block: an iptables string-match rule in the gateway drops the
+# client's STARTTLS command. Stock: the client hangs until its own timeout.
+# Policy reset: the client's connection is reset within 5 s.
+source "$(dirname "$0")/lib.sh"
+
+topo_up
+lemonade_load guard_policy=reset
+gateway_only
+mail_up
+ip netns exec "$G" iptables -I FORWARD -p tcp --dport 587 -m string \
+	--algo bm --string STARTTLS -j DROP ||
+	{ echo "FAIL: iptables string match"; exit $ksft_fail; }
+b0=$(guard_counter "$G" guard_partial_block)
+talk smtp $S4 587 smtp --starttls --timeout 20
+last=$(tail -n 1 "$TMPD/smtp.talk")
+case $last in
+RESET*)
+	secs=${last#* }
+	[ "${secs%.*}" -lt 5 ] && pass "client reset ${secs}s after its STARTTLS was withheld" ||
+		fail "reset only after ${secs}s"
+	;;
+*) fail "no reset: $last" ;;
+esac
+b1=$(guard_counter "$G" guard_partial_block)
+[ "$b1" -ge $((b0 + 1)) ] && pass "partial-block counter +$((b1 - b0))" ||
+	fail "partial-block counter +$((b1 - b0))"
+exit $ret

@@ -1,0 +1,26 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Policy log: the masked keyword reaches the client unchanged, and the
+# strip-detected counter moves (restored does not).
+source "$(dirname "$0")/lib.sh"
+
+topo_up
+lemonade_load guard_policy=log
+gateway_only
+mail_up
+masker_up mask
+d0=$(guard_counter "$G" guard_strip_detected)
+r0=$(guard_counter "$G" guard_restored)
+talk smtp $S4 587 smtp
+talk imap $S4 143 imap
+grep -q "^S: 250-XXXXXXXA" "$TMPD/smtp.talk" && pass "smtp: the mask reaches the client" ||
+	fail "smtp: $(grep -m1 -e XXXX -e STARTTLS "$TMPD/smtp.talk")"
+grep -q "XXXXXXXA" "$TMPD/imap.talk" && pass "imap: the mask reaches the client" ||
+	fail "imap: $(grep -m1 -e XXXX -e STARTTLS "$TMPD/imap.talk")"
+d1=$(guard_counter "$G" guard_strip_detected)
+r1=$(guard_counter "$G" guard_restored)
+[ "$d1" -ge $((d0 + 2)) ] && pass "strip-detected counter +$((d1 - d0))" ||
+	fail "strip-detected counter +$((d1 - d0)) (want >= 2)"
+[ "$r1" -eq "$r0" ] && pass "restored counter unchanged" || fail "restored +$((r1 - r0))"
+exit $ret

@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A component that removes the keyword (the length changes): restoring is
+# impossible, so the guard resets both ends and counts it.
+source "$(dirname "$0")/lib.sh"
+
+topo_up
+lemonade_load
+gateway_only
+mail_up
+masker_up remove
+x0=$(guard_counter "$G" guard_reset)
+talk smtp $S4 587 smtp
+last=$(tail -n 1 "$TMPD/smtp.talk")
+case $last in
+RESET*) pass "smtp with STARTTLS removed: client reset ($last)" ;;
+*) fail "smtp with STARTTLS removed: $last" ;;
+esac
+x1=$(guard_counter "$G" guard_reset)
+[ "$x1" -ge $((x0 + 1)) ] && pass "reset counter +$((x1 - x0))" || fail "reset counter +$((x1 - x0))"
+exit $ret

@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Policy reset: a masked advertisement resets the connection; the client
+# gets a reset within 2 s instead of a desynchronised negotiation.
+source "$(dirname "$0")/lib.sh"
+
+topo_up
+lemonade_load guard_policy=reset
+gateway_only
+mail_up
+masker_up mask
+x0=$(guard_counter "$G" guard_reset)
+for t in "smtp 587" "imap 143"; do
+	set -- $t
+	talk "$1" $S4 "$2" "$1"
+	last=$(tail -n 1 "$TMPD/$1.talk")
+	case $last in
+	RESET*|CLOSED*reset*)
+		secs=${last#* }
+		secs=${secs%% *}
+		if [ "${secs%.*}" -lt 2 ]; then
+			pass "$1: reset after ${secs}s"
+		else
+			fail "$1: reset only after ${secs}s"
+		fi
+		;;
+	*) fail "$1: no reset: $last" ;;
+	esac
+	grep -q XXXXXXXA "$TMPD/$1.talk" && fail "$1: the mask reached the client"
+done
+x1=$(guard_counter "$G" guard_reset)
+[ "$x1" -ge $((x0 + 2)) ] && pass "reset counter +$((x1 - x0))" || fail "reset counter +$((x1 - x0))"
+exit $ret

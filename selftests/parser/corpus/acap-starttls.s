@@ -1,0 +1,2 @@
+a* ACAP (IMPLEMENTATION "ACME v3.5") (SASL "CRAM-MD5" "PLAIN") (STARTTLS)
+a001 OK "Begin TLS negotiation now"
