@@ -378,6 +378,13 @@ static void ingress_server(struct lemonade_net *ln, struct guard_flow *f,
 	feed(ln, f, IP_CT_DIR_REPLY, neg->rec + off, n);
 }
 
+/* Does segment @s carry the first byte of the pending client command? */
+static bool carries_pending(const struct guard_flow *f, const struct seg *s)
+{
+	return (f->flags & FLOW_PENDING) && !before(f->pending_seq, s->seq) &&
+	       before(f->pending_seq, s->seq + s->len);
+}
+
 static void ingress_client(struct lemonade_net *ln, struct guard_flow *f,
 			   struct sk_buff *skb, const struct seg *s)
 {
@@ -386,9 +393,7 @@ static void ingress_client(struct lemonade_net *ln, struct guard_flow *f,
 	u8 buf[128];
 	unsigned int done = 0;
 
-	if ((f->flags & FLOW_PENDING) &&
-	    !before(f->pending_seq, s->seq) &&
-	    before(f->pending_seq, s->seq + s->len)) {
+	if (carries_pending(f, s)) {
 		/* the pending command enters again: withheld so far */
 		if (f->retrans < U8_MAX)
 			f->retrans++;
@@ -554,9 +559,7 @@ unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 		goto out;
 	if (dir == IP_CT_DIR_ORIGINAL) {
 		/* the pending command leaves the gateway after all */
-		if ((f->flags & FLOW_PENDING) &&
-		    !before(f->pending_seq, s.seq) &&
-		    before(f->pending_seq, s.seq + s.len))
+		if (carries_pending(f, &s))
 			f->flags &= ~FLOW_PENDING;
 		goto finish;
 	}
