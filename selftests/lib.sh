@@ -149,6 +149,7 @@ serve_start() {
 hold() {
 	local ns=$1 name=$2 addr=$3 ports=$4 count=$5
 	shift 5
+	TRAFFIC_T0=$(date +%s)
 	ip netns exec "$ns" $PY "$PEER" hold --addr "$addr" --ports "$ports" \
 		--count "$count" --out "$TMPD/$name" "$@" &
 	BG_PIDS+=($!)
@@ -162,6 +163,7 @@ ping_flows() {
 	local pid
 	eval "pid=\$PID_$1"
 	rm -f "$TMPD/$1.ping"
+	TRAFFIC_T0=$(date +%s)
 	kill -USR1 "$pid"
 	wait_for 100 test -s "$TMPD/$1.ping" || { fail "$1: ping timed out"; return 1; }
 	! grep -qv PONG "$TMPD/$1.ping"
@@ -173,9 +175,18 @@ ct_timeouts() {
 		awk '{ print $3 }'
 }
 
-# expect_timeouts NS FAMILY DPORT MIN MAX WHAT: every entry within [MIN, MAX]
+# expect_timeouts NS FAMILY DPORT MIN MAX WHAT: every entry within [MIN, MAX].
+# MIN = $FLOOR means "the floor, counted from the flow's last packet": the
+# idle budget a packet leaves must be at least the floor, so what remains
+# now is at least the floor less the seconds since TRAFFIC_T0, taken before
+# the last traffic started (a slow, loaded guest can take seconds between
+# that packet and conntrack -L).
+TRAFFIC_T0=$(date +%s)
 expect_timeouts() {
 	local ns=$1 fam=$2 port=$3 min=$4 max=$5 what=$6 t n=0 bad=0
+	if [ "$min" -eq "$FLOOR" ]; then
+		min=$((FLOOR - ($(date +%s) - TRAFFIC_T0)))
+	fi
 	for t in $(ct_timeouts "$ns" "$fam" "$port"); do
 		n=$((n + 1))
 		if [ "$t" -lt "$min" ] || [ "$t" -gt "$max" ]; then
