@@ -27,11 +27,11 @@ fwd_packets() {
 }
 before=$(fwd_packets)
 rearmed0=$(counter "$G" rearmed 2>/dev/null || echo 0)
-# conntrack -U with only a port filter sends TCP protoinfo back and is
-# refused (EOPNOTSUPP); the full tuple updates just the timeout.
+# conntrack -U sends the entry's status, protoinfo and helper back and is
+# refused (EOPNOTSUPP); ct_settimeout.py sends only the tuple and timeout.
 sport=$(awk '$1 == "OK" && $2 == 143 { print $3 }' "$TMPD/un")
-ip netns exec "$G" conntrack -U -p tcp -s $C4 -d $S4 --sport "$sport" \
-	--dport 143 -t 60 >/dev/null 2>&1
+ip netns exec "$G" $PY "$HERE/ct_settimeout.py" $C4 $S4 "$sport" 143 60 ||
+	info "ctnetlink update refused"
 t=$(ct_timeouts "$G" ipv4 143)
 if [ "${t:-999999999}" -le 60 ]; then
 	pass "flow advanced to the end of its stored timeout (${t}s left)"
