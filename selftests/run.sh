@@ -43,6 +43,10 @@ step "module builds for $KVER without warnings" \
 rm -f build-kmod.log
 step "checkpatch clean (kernel coding style)" "$HERE/checkpatch.sh"
 step "lemonctl builds with -Werror and sanitizers" make -s -C tool SANITIZE=1
+# Debian packages for pkg_deb.sh and pkg_upgrade.sh (build/deb/, and the
+# next version in build/deb/upgrade/): a build failure is a failed step,
+# and those tests then skip.
+step "Debian packages build (build/deb)" "$REPO/packaging/build-debs.sh" --upgrade-test
 step "selftest helper programs build" make -s -C selftests/progs
 step "guard parser: unit tests (sanitizers) and a short fuzz run" make -s parser-test
 if [ -f tool/tests/test_duration.c ] || grep -q '^test:' tool/Makefile 2>/dev/null; then
@@ -52,7 +56,7 @@ fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
-"$HERE/vm/run.sh" --kver "$KVER" --out "$OUT" -- selftests/guest.sh "$@"
+"$HERE/vm/run.sh" --kver "$KVER" --timeout "${LEMONADE_VM_TIMEOUT:-4800}" --out "$OUT" -- selftests/guest.sh "$@"
 vmrc=$?
 if [ -s "$OUT/summary" ]; then
 	read -r gp gf _ < "$OUT/summary"
