@@ -145,6 +145,10 @@ def cmd_hold(args):
         """Pending socket errors: SO_ERROR (clears it) and the error queue."""
         res = []
         for s in socks:
+            # blocking mode, so that MSG_DONTWAIT is what decides: with a
+            # timeout set, Python polls for POLLIN before recvmsg and an
+            # empty error queue costs the whole timeout per socket
+            s.settimeout(None)
             e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             q = ""
             try:
