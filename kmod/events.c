@@ -70,10 +70,13 @@ static bool listened(struct lemonade_net *ln)
 	return genl_has_listeners(&lemonade_family, ln->net, 0) > 0;
 }
 
-/* An event about @ct, with ICMP type and code unless @icmp is false. */
+/*
+ * An event about @ct, with ICMP type and code unless @icmp is false, and
+ * @keyword unless it is NULL.
+ */
 static void event_flow(struct lemonade_net *ln, const struct lemonade_cfg *cfg,
 		       const struct nf_conn *ct, u8 kind, bool icmp, u8 type,
-		       u8 code)
+		       u8 code, const char *keyword)
 {
 	const struct lemonade_pin *pin;
 	struct lemonade_flow f;
@@ -92,7 +95,8 @@ static void event_flow(struct lemonade_net *ln, const struct lemonade_cfg *cfg,
 		return;
 	if (lemonade_put_flow(msg, &f) ||
 	    (icmp && (nla_put_u8(msg, LEMONADE_A_ICMP_TYPE, type) ||
-		      nla_put_u8(msg, LEMONADE_A_ICMP_CODE, code)))) {
+		      nla_put_u8(msg, LEMONADE_A_ICMP_CODE, code))) ||
+	    (keyword && nla_put_string(msg, LEMONADE_A_EVENT_KEYWORD, keyword))) {
 		nlmsg_free(msg);
 		return;
 	}
@@ -104,15 +108,16 @@ void lemonade_event_icmp(struct lemonade_net *ln,
 			 const struct lemonade_cfg *cfg,
 			 const struct nf_conn *ct, u8 kind, u8 type, u8 code)
 {
-	event_flow(ln, cfg, ct, kind, true, type, code);
+	event_flow(ln, cfg, ct, kind, true, type, code, NULL);
 }
 
 /* Something about @ct on a listed port (the guard's events). */
 void lemonade_event_flow(struct lemonade_net *ln,
 			 const struct lemonade_cfg *cfg,
-			 const struct nf_conn *ct, u8 kind)
+			 const struct nf_conn *ct, u8 kind,
+			 const char *keyword)
 {
-	event_flow(ln, cfg, ct, kind, false, 0, 0);
+	event_flow(ln, cfg, ct, kind, false, 0, 0, keyword);
 }
 
 /* One recycling pass released @count idle listed flows (process context). */

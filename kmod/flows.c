@@ -60,6 +60,7 @@ void lemonade_flow_fill(struct lemonade_flow *f, const struct lemonade_cfg *cfg,
 	f->timeout = p->own_timeout ? p->timeout : cfg->timeout;
 	f->marked = flow_marked(ct);
 	f->id = nf_ct_get_id(ct);
+	f->guard = lemonade_guard_status(ct, &f->inspected);
 }
 
 int lemonade_put_flow(struct sk_buff *msg, const struct lemonade_flow *f)
@@ -79,7 +80,9 @@ int lemonade_put_flow(struct sk_buff *msg, const struct lemonade_flow *f)
 	    nla_put_u32(msg, LEMONADE_FLOW_A_REMAINING, f->remaining) ||
 	    nla_put_u32(msg, LEMONADE_FLOW_A_TIMEOUT, f->timeout) ||
 	    nla_put_u8(msg, LEMONADE_FLOW_A_MARKED, f->marked) ||
-	    nla_put_u32(msg, LEMONADE_FLOW_A_ID, f->id))
+	    nla_put_u32(msg, LEMONADE_FLOW_A_ID, f->id) ||
+	    nla_put_u8(msg, LEMONADE_FLOW_A_GUARD, f->guard) ||
+	    nla_put_u32(msg, LEMONADE_FLOW_A_GUARD_INSPECTED, f->inspected))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;

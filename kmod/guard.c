@@ -48,18 +48,24 @@ MODULE_PARM_DESC(guard_buffers, "Negotiations the guard inspects at once, over a
 #define NEG_SPANS	64	/* advertised keywords remembered per flow */
 #define NEG_RETRANS	2	/* withheld command seen again this often */
 
+/* The phase of a flow is what LEMONADE_FLOW_A_GUARD reports. */
 enum {
-	GUARD_IDLE,		/* not inspected (yet) */
-	GUARD_ACTIVE,		/* negotiation in progress, buffer attached */
-	GUARD_DONE,		/* TLS, AUTH or budget reached */
-	GUARD_SKIPPED,		/* no buffer was available */
-	GUARD_RESET,		/* reset by the guard */
+	GUARD_IDLE	= LEMONADE_GUARD_S_NONE,	/* not inspected (yet) */
+	GUARD_ACTIVE	= LEMONADE_GUARD_S_ACTIVE,	/* buffer attached */
+	GUARD_DONE	= LEMONADE_GUARD_S_DONE,	/* TLS, AUTH or budget */
+	GUARD_SKIPPED	= LEMONADE_GUARD_S_SKIPPED,	/* no buffer was free */
+	GUARD_RESET	= LEMONADE_GUARD_S_RESET,	/* reset by the guard */
 };
+
+#define KEYWORD_MAX	32	/* keyword in log lines and events, with NUL */
+#define MASKED		" masked inside the gateway (partial extension stripping)"
+#define CHANGED		" removed or changed inside the gateway (partial extension stripping, length changed)"
 
 enum {
 	FLOW_ISN_C	= BIT(0),
 	FLOW_ISN_S	= BIT(1),
 	FLOW_PENDING	= BIT(2),	/* a client extension command in flight */
+	FLOW_PENDING_AUTH = BIT(3),	/* ... and it is AUTH, not STARTTLS */
 };
 
 struct lemonade_neg;
@@ -94,7 +100,7 @@ static LIST_HEAD(neg_list);
 static DEFINE_SPINLOCK(neg_lock);
 static unsigned int neg_count;
 
-static struct guard_flow *flow_of(struct nf_conn *ct)
+static struct guard_flow *flow_of(const struct nf_conn *ct)
 {
 	NF_CT_HELPER_BUILD_BUG_ON(sizeof(struct guard_flow));
 	if (!lemonade_flow_is_ours(ct))
@@ -174,12 +180,17 @@ void lemonade_guard_init_flow(struct nf_conn *ct, u8 proto)
 	}
 }
 
-u8 lemonade_guard_status(struct nf_conn *ct, u32 *inspected)
+/* For the flows dump and events; read without the entry's lock. */
+u8 lemonade_guard_status(const struct nf_conn *ct, u32 *inspected)
 {
-	struct guard_flow *f = flow_of(ct);
+	const struct guard_flow *f = flow_of(ct);
 
-	*inspected = f ? READ_ONCE(f->inspected) : 0;
-	return f ? READ_ONCE(f->phase) : GUARD_IDLE;
+	if (!f || !f->proto) {
+		*inspected = 0;
+		return GUARD_IDLE;
+	}
+	*inspected = READ_ONCE(f->inspected);
+	return READ_ONCE(f->phase);
 }
 
 /* ---- segment access ---- */
@@ -259,7 +270,10 @@ static void on_event(void *arg, const struct lp_event *ev)
 	case LP_EV_COMMAND_START:
 		if (ev->cmd == LP_CMD_STARTTLS || ev->cmd == LP_CMD_AUTH) {
 			c->f->pending_seq = c->isn + 1 + ev->off;
+			c->f->flags &= ~FLOW_PENDING_AUTH;
 			c->f->flags |= FLOW_PENDING;
+			if (ev->cmd == LP_CMD_AUTH)
+				c->f->flags |= FLOW_PENDING_AUTH;
 			c->f->retrans = 0;
 		}
 		lp_note_command(&neg->lp[IP_CT_DIR_REPLY], ev);
@@ -285,6 +299,53 @@ static void feed(struct lemonade_net *ln, struct guard_flow *f,
 	len = lp_feed(&f->neg->lp[dir], data, len, on_event, &c);
 	f->inspected += len;
 	lemonade_count(ln, LEMONADE_STAT_A_GUARD_INSPECTED, len);
+}
+
+/* ---- reports: a log line and an event ---- */
+
+/* What the guard found on a segment, reported once the lock is dropped. */
+struct report {
+	u8 event;			/* enum lemonade_event, 0 = none */
+	const char *label;		/* "keyword" or "command" */
+	const char *what;		/* the log line's tail */
+	char keyword[KEYWORD_MAX];	/* empty: not inside a keyword */
+};
+
+static void report_keyword(struct report *r, const char *label,
+			   const u8 *p, unsigned int len)
+{
+	unsigned int i;
+
+	r->label = label;
+	len = min_t(unsigned int, len, KEYWORD_MAX - 1);
+	for (i = 0; i < len; i++)
+		r->keyword[i] = p[i] >= 0x21 && p[i] <= 0x7e ? p[i] : '?';
+	r->keyword[len] = '\0';
+}
+
+static void report_send(struct lemonade_net *ln,
+			const struct lemonade_cfg *cfg,
+			const struct nf_conn *ct, const struct report *r)
+{
+	const struct nf_conntrack_tuple *t =
+		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	const char *kw = r->keyword[0] ? r->keyword : NULL;
+
+	if (!r->event)
+		return;
+	if (nf_ct_l3num(ct) == NFPROTO_IPV6)
+		pr_info_ratelimited("flow [%pI6c]:%u -> [%pI6c]:%u: %s%s%s%s\n",
+				    &t->src.u3.in6, ntohs(t->src.u.tcp.port),
+				    &t->dst.u3.in6, ntohs(t->dst.u.tcp.port),
+				    kw ? r->label : "server negotiation", kw ? " " : "",
+				    kw ? kw : "", r->what);
+	else
+		pr_info_ratelimited("flow %pI4:%u -> %pI4:%u: %s%s%s%s\n",
+				    &t->src.u3.ip, ntohs(t->src.u.tcp.port),
+				    &t->dst.u3.ip, ntohs(t->dst.u.tcp.port),
+				    kw ? r->label : "server negotiation", kw ? " " : "",
+				    kw ? kw : "", r->what);
+	lemonade_event_flow(ln, cfg, ct, r->event, kw);
 }
 
 /* ---- verdicts ---- */
@@ -419,6 +480,7 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
 	struct guard_flow *f;
+	struct report r = { 0 };
 	bool reset = false;
 	struct seg s;
 
@@ -455,9 +517,15 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 		ingress_client(ln, f, skb, &s);
 	if (f->retrans >= NEG_RETRANS) {
 		lemonade_count(ln, LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK, 1);
-		pr_info_ratelimited("partial block: a client extension command never leaves the gateway (port %u)\n",
-				    ntohs(s.th.dest));
 		reset = cfg->guard_policy != LEMONADE_GUARD_LOG;
+		r.event = LEMONADE_EVENT_PARTIAL_BLOCK;
+		r.what = reset ? " never leaves the gateway (partial block); both ends reset" :
+				 " never leaves the gateway (partial block); left alone (policy log)";
+		if (f->flags & FLOW_PENDING_AUTH)
+			report_keyword(&r, "client command", (const u8 *)"AUTH", 4);
+		else
+			report_keyword(&r, "client command",
+				       (const u8 *)"STARTTLS", 8);
 		guard_finish(f, reset ? GUARD_RESET : GUARD_DONE);
 		goto out;
 	}
@@ -465,22 +533,24 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 		guard_finish(f, GUARD_DONE);
 out:
 	spin_unlock_bh(&ct->lock);
+	report_send(ln, cfg, ct, &r);
 	/* the resets cross conntrack, which takes ct->lock: not under it */
 	return reset ? reset_both(ln, ct, skb, state, &s) : NF_ACCEPT;
 }
 
 /* ---- egress: last before confirm ---- */
 
-/* Is [off, off + len) inside one advertised keyword? */
-static bool in_keyword(const struct lemonade_neg *neg, u32 off, u32 len)
+/* The advertised keyword that holds byte @off, or NULL. */
+static const struct lemonade_span *keyword_at(const struct lemonade_neg *neg,
+					      u32 off)
 {
 	unsigned int i;
 
 	for (i = 0; i < neg->nspans; i++)
 		if (off >= neg->spans[i].off &&
-		    off + len <= neg->spans[i].off + neg->spans[i].len)
-			return true;
-	return false;
+		    off < neg->spans[i].off + neg->spans[i].len)
+			return &neg->spans[i];
+	return NULL;
 }
 
 enum cmp_result { CMP_SAME, CMP_MASKED, CMP_CHANGED };
@@ -492,7 +562,7 @@ enum cmp_result { CMP_SAME, CMP_MASKED, CMP_CHANGED };
  */
 static enum cmp_result compare(const struct lemonade_neg *neg,
 			       struct sk_buff *skb, const struct seg *s,
-			       u32 off)
+			       u32 off, u32 *first)
 {
 	enum cmp_result res = CMP_SAME;
 	unsigned int done = 0, end;
@@ -512,7 +582,9 @@ static enum cmp_result compare(const struct lemonade_neg *neg,
 
 			if (buf[i] == neg->rec[p])
 				continue;
-			if (!in_keyword(neg, p, 1))
+			if (res == CMP_SAME)
+				*first = p;
+			if (!keyword_at(neg, p))
 				return CMP_CHANGED;
 			res = CMP_MASKED;
 		}
@@ -542,10 +614,12 @@ unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
 	struct guard_flow *f;
+	const struct lemonade_span *kw;
+	struct report r = { 0 };
 	enum cmp_result res;
 	bool reset = false;
 	struct seg s;
-	u32 off;
+	u32 off, first = 0;
 
 	if (cfg->guard_policy == LEMONADE_GUARD_OFF)
 		return NF_ACCEPT;
@@ -564,20 +638,29 @@ unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 		goto finish;
 	}
 	off = s.seq - f->isn[IP_CT_DIR_REPLY] - 1;
-	res = compare(f->neg, skb, &s, off);
+	res = compare(f->neg, skb, &s, off, &first);
 	if (res == CMP_SAME)
 		goto finish;
 	lemonade_count(ln, LEMONADE_STAT_A_GUARD_STRIP_DETECTED, 1);
-	pr_info_ratelimited("partial extension stripping inside the gateway (port %u): %s\n",
-			    ntohs(s.th.source),
-			    res == CMP_MASKED ? "keyword masked" : "length changed");
-	if (cfg->guard_policy == LEMONADE_GUARD_LOG)
+	kw = keyword_at(f->neg, first);
+	if (kw)
+		report_keyword(&r, "keyword", f->neg->rec + kw->off, kw->len);
+	if (cfg->guard_policy == LEMONADE_GUARD_LOG) {
+		r.event = LEMONADE_EVENT_STRIP_DETECTED;
+		r.what = res == CMP_MASKED ? MASKED "; left alone (policy log)" :
+					     CHANGED "; left alone (policy log)";
 		goto finish;
+	}
 	if (res == CMP_MASKED && cfg->guard_policy == LEMONADE_GUARD_RESTORE &&
 	    !restore(skb, state->pf, f->neg, &s, off)) {
 		lemonade_count(ln, LEMONADE_STAT_A_GUARD_RESTORED, 1);
+		r.event = LEMONADE_EVENT_STRIP_RESTORED;
+		r.what = MASKED "; restored";
 		goto finish;
 	}
+	r.event = LEMONADE_EVENT_STRIP_RESET;
+	r.what = res == CMP_MASKED ? MASKED "; both ends reset" :
+				     CHANGED "; both ends reset";
 	reset = true;
 	guard_finish(f, GUARD_RESET);
 	goto out;
@@ -586,5 +669,6 @@ finish:
 		guard_finish(f, GUARD_DONE);
 out:
 	spin_unlock_bh(&ct->lock);
+	report_send(ln, cfg, ct, &r);
 	return reset ? reset_both(ln, ct, skb, state, &s) : NF_ACCEPT;
 }

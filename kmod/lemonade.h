@@ -150,7 +150,7 @@ bool lemonade_flow_is_ours(const struct nf_conn *ct);
 void lemonade_guard_init_flow(struct nf_conn *ct, u8 proto);
 void lemonade_guard_destroy(struct nf_conn *ct);
 void lemonade_guard_exit(void);
-u8 lemonade_guard_status(struct nf_conn *ct, u32 *inspected);
+u8 lemonade_guard_status(const struct nf_conn *ct, u32 *inspected);
 unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 				    const struct lemonade_cfg *cfg,
 				    struct sk_buff *skb, struct nf_conn *ct,
@@ -178,6 +178,8 @@ struct lemonade_flow {
 	u8 family;		/* AF_INET, AF_INET6 */
 	u8 tcp_state;
 	bool marked;
+	u8 guard;		/* enum lemonade_guard_status */
+	u32 inspected;		/* guard: negotiation bytes parsed */
 	u32 remaining;		/* seconds until it expires if idle */
 	u32 timeout;		/* floor in seconds, 0 = unlimited */
 	u32 id;
@@ -197,7 +199,8 @@ void lemonade_event_icmp(struct lemonade_net *ln,
 			 const struct nf_conn *ct, u8 kind, u8 type, u8 code);
 void lemonade_event_flow(struct lemonade_net *ln,
 			 const struct lemonade_cfg *cfg,
-			 const struct nf_conn *ct, u8 kind);
+			 const struct nf_conn *ct, u8 kind,
+			 const char *keyword);
 void lemonade_event_released(struct lemonade_net *ln, unsigned int count);
 
 #endif /* _LEMONADE_H */

@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 topo_up
 lemonade_load guard_policy=reset
 gateway_only
+events_start
 mail_up
 ip netns exec "$G" iptables -I FORWARD -p tcp --dport 587 -m string \
 	--algo bm --string STARTTLS -j DROP ||
@@ -27,4 +28,6 @@ esac
 b1=$(guard_counter "$G" guard_partial_block)
 [ "$b1" -ge $((b0 + 1)) ] && pass "partial-block counter +$((b1 - b0))" ||
 	fail "partial-block counter +$((b1 - b0))"
+expect_event partial_block STARTTLS 587
+expect_log "nf_lemonade: flow 192\.0\.2\.[0-9]+:[0-9]+ -> 198\.51\.100\.[0-9]+:587: client command STARTTLS never leaves the gateway \\(partial block\\); both ends reset"
 exit $ret

@@ -8,6 +8,7 @@ source "$(dirname "$0")/lib.sh"
 topo_up
 lemonade_load guard_policy=log
 gateway_only
+events_start
 mail_up
 masker_up mask
 d0=$(guard_counter "$G" guard_strip_detected)
@@ -23,4 +24,7 @@ r1=$(guard_counter "$G" guard_restored)
 [ "$d1" -ge $((d0 + 2)) ] && pass "strip-detected counter +$((d1 - d0))" ||
 	fail "strip-detected counter +$((d1 - d0)) (want >= 2)"
 [ "$r1" -eq "$r0" ] && pass "restored counter unchanged" || fail "restored +$((r1 - r0))"
+expect_event strip_detected STARTTLS 587
+expect_event strip_detected STARTTLS 143
+expect_log "nf_lemonade: flow 192\.0\.2\.[0-9]+:[0-9]+ -> 198\.51\.100\.[0-9]+:587: keyword STARTTLS masked inside the gateway .*; left alone \\(policy log\\)"
 exit $ret

@@ -8,6 +8,7 @@ source "$(dirname "$0")/lib.sh"
 topo_up
 lemonade_load
 gateway_only
+events_start
 mail_up
 masker_up remove
 x0=$(guard_counter "$G" guard_reset)
@@ -19,4 +20,6 @@ RESET*) pass "smtp with STARTTLS removed: client reset ($last)" ;;
 esac
 x1=$(guard_counter "$G" guard_reset)
 [ "$x1" -ge $((x0 + 1)) ] && pass "reset counter +$((x1 - x0))" || fail "reset counter +$((x1 - x0))"
+expect_event strip_reset STARTTLS 587
+expect_log "nf_lemonade: flow 192\.0\.2\.[0-9]+:[0-9]+ -> 198\.51\.100\.[0-9]+:587: keyword STARTTLS removed or changed inside the gateway .*; both ends reset"
 exit $ret

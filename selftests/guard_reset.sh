@@ -8,6 +8,7 @@ source "$(dirname "$0")/lib.sh"
 topo_up
 lemonade_load guard_policy=reset
 gateway_only
+events_start
 mail_up
 masker_up mask
 x0=$(guard_counter "$G" guard_reset)
@@ -31,4 +32,7 @@ for t in "smtp 587" "imap 143"; do
 done
 x1=$(guard_counter "$G" guard_reset)
 [ "$x1" -ge $((x0 + 2)) ] && pass "reset counter +$((x1 - x0))" || fail "reset counter +$((x1 - x0))"
+expect_event strip_reset STARTTLS 587
+expect_event strip_reset STARTTLS 143
+expect_log "nf_lemonade: flow 192\.0\.2\.[0-9]+:[0-9]+ -> 198\.51\.100\.[0-9]+:143: keyword STARTTLS masked inside the gateway .*; both ends reset"
 exit $ret

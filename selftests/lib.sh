@@ -336,6 +336,42 @@ talk() {
 	info "$name: $(tr '\n' '|' < "$TMPD/$name.talk" | cut -c1-300)"
 }
 
+# events_start: a JSON event monitor ("lemonctl -j monitor") in the
+# gateway writing $TMPD/events.json, and a mark in the kernel log for
+# expect_log (nothing on stock Linux). Call it early: the monitor joins
+# the group while the rest of the setup runs.
+events_start() {
+	[ "$STOCK" = 1 ] && return 0
+	LOG_MARK=$(dmesg | wc -l)
+	ip netns exec "$G" lemonctl -j monitor > "$TMPD/events.json" \
+		2> "$TMPD/events.err" &
+	BG_PIDS+=($!)
+}
+
+# expect_event KIND KEYWORD PORT: within 5 s the monitor printed a KIND
+# event naming KEYWORD, about a flow on listed port PORT
+expect_event() {
+	[ "$STOCK" = 1 ] && return 0
+	local sel="select(.event == \"$1\" and .keyword == \"$2\" and .flow.port == $3)"
+	if wait_for 5 sh -c "jq -c '$sel' '$TMPD/events.json' 2>/dev/null | grep -q ."; then
+		pass "lemonctl monitor: $(jq -c "$sel | {event, keyword, src: .flow.src, sport: .flow.sport, dst: .flow.dst, dport: .flow.dport, guard: .flow.guard}" "$TMPD/events.json" | head -n 1)"
+	else
+		fail "lemonctl monitor: no $1 event with keyword $2 on port $3: $(tr '\n' ' ' < "$TMPD/events.json" | cut -c1-600) $(cat "$TMPD/events.err")"
+	fi
+}
+
+# expect_log REGEX: a kernel log line since events_start matches REGEX
+expect_log() {
+	[ "$STOCK" = 1 ] && return 0
+	local line
+	line=$(dmesg | tail -n +$((LOG_MARK + 1)) | grep -E -m1 "$1")
+	if [ -n "$line" ]; then
+		pass "kernel log: ${line#*\] }"
+	else
+		fail "no kernel log line matching '$1': $(dmesg | tail -n +$((LOG_MARK + 1)) | grep nf_lemonade | tail -n 3)"
+	fi
+}
+
 # guard_counter NS NAME: one guard counter (0 on stock Linux)
 guard_counter() {
 	[ "$STOCK" = 1 ] && { echo 0; return; }

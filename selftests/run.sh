@@ -43,9 +43,9 @@ step "module builds for $KVER without warnings" \
 rm -f build-kmod.log
 step "checkpatch clean (kernel coding style)" "$HERE/checkpatch.sh"
 step "lemonctl builds with -Werror and sanitizers" make -s -C tool SANITIZE=1
-# Debian packages for pkg_deb.sh and pkg_upgrade.sh (build/deb/, and the
-# next version in build/deb/upgrade/): a build failure is a failed step,
-# and those tests then skip.
+# Debian packages for pkg_deb.sh (build/deb/, and the next version in
+# build/deb/upgrade/): a build failure is a failed step, and pkg_deb.sh
+# then skips.
 step "Debian packages build (build/deb)" "$REPO/packaging/build-debs.sh" --upgrade-test
 step "selftest helper programs build" make -s -C selftests/progs
 step "guard parser: unit tests (sanitizers) and a short fuzz run" make -s parser-test

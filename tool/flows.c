@@ -39,6 +39,17 @@ static unsigned int get_u16(struct nlattr **tb, int attr)
 	return tb[attr] ? nla_get_u16(tb[attr]) : 0;
 }
 
+static const char *const guard_status_names[] = {
+	[LEMONADE_GUARD_S_NONE]		= "none",
+	[LEMONADE_GUARD_S_ACTIVE]	= "active",
+	[LEMONADE_GUARD_S_DONE]		= "done",
+	[LEMONADE_GUARD_S_SKIPPED]	= "skipped",
+	[LEMONADE_GUARD_S_RESET]	= "reset",
+};
+
+_Static_assert(sizeof(guard_status_names) / sizeof(guard_status_names[0]) ==
+	       LEMONADE_GUARD_S_MAX + 1, "every guard status needs a name");
+
 int flow_print(struct nlattr *nest, const char *key)
 {
 	struct nlattr *tb[LEMONADE_FLOW_A_MAX + 1];
@@ -91,13 +102,16 @@ int flow_print(struct nlattr *nest, const char *key)
 	}
 	guard = tb[LEMONADE_FLOW_A_GUARD] ? nla_get_u8(tb[LEMONADE_FLOW_A_GUARD]) :
 					    LEMONADE_GUARD_S_NONE;
-	if (guard == LEMONADE_GUARD_S_NONE) {
-		name = "none";
-	} else {
+	name = guard <= LEMONADE_GUARD_S_MAX ? guard_status_names[guard] : NULL;
+	if (!name) {
+		/* from a newer module */
 		snprintf(num, sizeof(num), "%u", guard);
 		name = num;
 	}
 	print_string(PRINT_ANY, "guard", " guard %s", name);
+	if (tb[LEMONADE_FLOW_A_GUARD_INSPECTED])
+		print_uint(PRINT_ANY, "inspected", " inspected %u",
+			   nla_get_u32(tb[LEMONADE_FLOW_A_GUARD_INSPECTED]));
 	if (tb[LEMONADE_FLOW_A_ID])
 		print_uint(PRINT_FP, NULL, " id %u", nla_get_u32(tb[LEMONADE_FLOW_A_ID]));
 	close_json_object();

@@ -61,6 +61,9 @@ static int print_event(struct nlattr **tb, void *arg)
 		if (flow_print(tb[LEMONADE_A_FLOW], "flow"))
 			return -1;
 	}
+	if (tb[LEMONADE_A_EVENT_KEYWORD])
+		print_string(PRINT_ANY, "keyword", " keyword %s",
+			     nla_get_string(tb[LEMONADE_A_EVENT_KEYWORD]));
 	if (tb[LEMONADE_A_ICMP_TYPE] || tb[LEMONADE_A_ICMP_CODE]) {
 		print_string(PRINT_FP, NULL, "%s", " icmp");
 		open_json_object("icmp");

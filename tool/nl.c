@@ -46,6 +46,7 @@ const struct nla_policy lemonade_policy[LEMONADE_A_MAX + 1] = {
 	[LEMONADE_A_EVENT_SUPPRESSED]	= { .type = NLA_U32 },
 	[LEMONADE_A_ICMP_TYPE]		= { .type = NLA_U8 },
 	[LEMONADE_A_ICMP_CODE]		= { .type = NLA_U8 },
+	[LEMONADE_A_EVENT_KEYWORD]	= { .type = NLA_NUL_STRING },
 };
 
 const struct nla_policy lemonade_flow_policy[LEMONADE_FLOW_A_MAX + 1] = {
@@ -61,6 +62,7 @@ const struct nla_policy lemonade_flow_policy[LEMONADE_FLOW_A_MAX + 1] = {
 	[LEMONADE_FLOW_A_MARKED]	= { .type = NLA_U8 },
 	[LEMONADE_FLOW_A_ID]		= { .type = NLA_U32 },
 	[LEMONADE_FLOW_A_GUARD]		= { .type = NLA_U8 },
+	[LEMONADE_FLOW_A_GUARD_INSPECTED] = { .type = NLA_U32 },
 };
 
 const struct nla_policy lemonade_port_policy[LEMONADE_PORT_A_MAX + 1] = {

@@ -54,7 +54,9 @@ static int mangle(struct pkt_buff *pkb, int v6)
 		if (v6) {
 			struct ip6_hdr *ip6 = nfq_ip6_get_hdr(pkb);
 
-			if (!ip6 || nfq_ip6_set_transport_header(pkb, ip6, IPPROTO_TCP))
+			/* returns 1 when it found the header (IPv4's: 0) */
+			if (!ip6 ||
+			    nfq_ip6_set_transport_header(pkb, ip6, IPPROTO_TCP) != 1)
 				return changed;
 		} else {
 			struct iphdr *ip = nfq_ip_get_hdr(pkb);

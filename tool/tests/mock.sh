@@ -69,7 +69,8 @@ expect() {
 
 # expect_json NAME JQ-FILTER: last stdout is valid JSON and the filter holds.
 expect_json() {
-	if [ "$rc" = 0 ] && [ -z "$err" ] &&
+	# (jq 1.6 -e succeeds on empty input)
+	if [ "$rc" = 0 ] && [ -z "$err" ] && [ -s "$tmp/out" ] &&
 	   jq -e "$2" <"$tmp/out" >/dev/null 2>"$tmp/jqerr"; then
 		ok "$1"
 	else

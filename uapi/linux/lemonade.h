@@ -10,7 +10,9 @@
  * the addresses of other users' connections as conntrack does. Reading
  * the configuration and the counters is open.
  * Every attribute is a netlink attribute; no fixed structs cross the ABI.
- * Every rejection carries an extended-ACK message and changes nothing.
+ * Every rejection carries an extended-ACK message and changes nothing
+ * (the generic netlink core's own refusals, such as an unknown command, a
+ * dump of a command that has none, or EPERM, carry only the error code).
  *
  * LEMONADE_CMD_GET_CONFIG
  *   Request: no attributes. Reply: the whole configuration of the netns:
@@ -102,6 +104,12 @@
  *     LEMONADE_A_ICMP_TYPE         u8, ICMP events: type of the error
  *     LEMONADE_A_ICMP_CODE         u8, ICMP events: code of the error
  *                                  (ICMPv4 or ICMPv6 as the flow's family)
+ *     LEMONADE_A_EVENT_KEYWORD     string, guard events: the keyword
+ *                                  concerned as the server sent it (for
+ *                                  STRIP_*) or the client's command (for
+ *                                  PARTIAL_BLOCK), at most 31 bytes, NUL
+ *                                  terminated; absent when the change is
+ *                                  not inside an advertised keyword
  *     LEMONADE_A_EVENT_COUNT       u32, LEMONADE_EVENT_PRESSURE_RELEASE:
  *                                  flows released in that pass
  *     LEMONADE_A_EVENT_SUPPRESSED  u32, present when the rate limit (module
@@ -132,9 +140,14 @@
  *                                conntrack helper (kept out of flow offload)
  *     LEMONADE_FLOW_A_ID         u32, conntrack's id of the entry (as
  *                                "conntrack -L -o id" prints it)
- *     LEMONADE_FLOW_A_GUARD      u8, enum lemonade_guard_status; reserved
- *                                for the negotiation-integrity guard,
- *                                absent means LEMONADE_GUARD_S_NONE
+ *     LEMONADE_FLOW_A_GUARD      u8, enum lemonade_guard_status: where
+ *                                the negotiation-integrity guard is with
+ *                                the flow (absent from older modules:
+ *                                LEMONADE_GUARD_S_NONE)
+ *     LEMONADE_FLOW_A_GUARD_INSPECTED u32, negotiation bytes the guard has
+ *                                parsed on this flow, both directions; it
+ *                                stops growing once the guard is done
+ *                                (STARTTLS accepted, AUTH, byte budget)
  */
 #ifndef _UAPI_LINUX_LEMONADE_H
 #define _UAPI_LINUX_LEMONADE_H
@@ -183,6 +196,7 @@ enum lemonade_attr {
 	LEMONADE_A_EVENT_SUPPRESSED,
 	LEMONADE_A_ICMP_TYPE,
 	LEMONADE_A_ICMP_CODE,
+	LEMONADE_A_EVENT_KEYWORD,
 	__LEMONADE_A_MAX
 };
 #define LEMONADE_A_MAX (__LEMONADE_A_MAX - 1)
@@ -230,10 +244,16 @@ enum lemonade_guard_policy {
 };
 #define LEMONADE_GUARD_POLICY_MAX (__LEMONADE_GUARD_POLICY_MAX - 1)
 
-/* Guard status of a flow (LEMONADE_FLOW_A_GUARD); values > NONE reserved. */
+/* Guard status of a flow (LEMONADE_FLOW_A_GUARD). */
 enum lemonade_guard_status {
-	LEMONADE_GUARD_S_NONE,	/* not inspected */
+	LEMONADE_GUARD_S_NONE,		/* not inspected (yet, or not a mail port) */
+	LEMONADE_GUARD_S_ACTIVE,	/* negotiation being inspected */
+	LEMONADE_GUARD_S_DONE,		/* finished: STARTTLS, AUTH or budget */
+	LEMONADE_GUARD_S_SKIPPED,	/* not inspected: no buffer was free */
+	LEMONADE_GUARD_S_RESET,		/* the guard reset the connection */
+	__LEMONADE_GUARD_S_MAX
 };
+#define LEMONADE_GUARD_S_MAX (__LEMONADE_GUARD_S_MAX - 1)
 
 #define LEMONADE_MCGRP_EVENTS		"events"
 
@@ -242,10 +262,10 @@ enum lemonade_event {
 	LEMONADE_EVENT_ICMP_ABSORBED,	/* a soft error about a flow dropped */
 	LEMONADE_EVENT_ICMP_INVALID,	/* an error with a bad sequence dropped */
 	LEMONADE_EVENT_PRESSURE_RELEASE, /* one recycling pass, with COUNT */
-	LEMONADE_EVENT_STRIP_DETECTED,	/* reserved for the guard */
-	LEMONADE_EVENT_STRIP_RESTORED,	/* reserved for the guard */
-	LEMONADE_EVENT_STRIP_RESET,	/* reserved for the guard */
-	LEMONADE_EVENT_PARTIAL_BLOCK,	/* reserved for the guard */
+	LEMONADE_EVENT_STRIP_DETECTED,	/* stripping seen, left alone (log) */
+	LEMONADE_EVENT_STRIP_RESTORED,	/* stripping seen, bytes written back */
+	LEMONADE_EVENT_STRIP_RESET,	/* stripping seen, both ends reset */
+	LEMONADE_EVENT_PARTIAL_BLOCK,	/* a client command never left */
 	__LEMONADE_EVENT_MAX
 };
 #define LEMONADE_EVENT_MAX (__LEMONADE_EVENT_MAX - 1)
@@ -264,6 +284,7 @@ enum lemonade_flow_attr {
 	LEMONADE_FLOW_A_MARKED,
 	LEMONADE_FLOW_A_ID,
 	LEMONADE_FLOW_A_GUARD,
+	LEMONADE_FLOW_A_GUARD_INSPECTED,
 	__LEMONADE_FLOW_A_MAX
 };
 #define LEMONADE_FLOW_A_MAX (__LEMONADE_FLOW_A_MAX - 1)

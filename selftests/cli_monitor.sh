@@ -1,0 +1,189 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# "lemonctl monitor" shows the module's events as they happen:
+# * a router beyond the gateway sends ICMP host-unreachable errors about an
+#   IMAP flow; the gateway absorbs them and a JSON monitor and a text
+#   monitor, both running, show each one within seconds, with the flow and
+#   the ICMP type and code;
+# * a burst of 200 errors is rate-limited (event_rate, 20 per second): the
+#   events sent plus the "suppressed" counts they carry add up to the
+#   errors absorbed;
+# * a recycling pass under table pressure is one "pressure_release" event
+#   with the number of flows released, equal to the "recycled" counter;
+# * "monitor count N" ends after N events; SIGINT and SIGTERM end a
+#   monitor cleanly (exit 0); every JSON line parses.
+source "$(dirname "$0")/lib.sh"
+
+checktool "jq --version" "run jq"
+old_max=$(sysctl -n net.netfilter.nf_conntrack_max 2>/dev/null || echo 0)
+restore_max() {
+	[ "$old_max" -gt 0 ] && sysctl -qw net.netfilter.nf_conntrack_max="$old_max"
+	cleanup
+}
+trap restore_max EXIT
+
+topo_up
+lemonade_load
+# the module acts in the gateway alone
+ip netns exec "$C" lemonctl set enable off && ip netns exec "$S" lemonctl set enable off ||
+	{ echo "FAIL: lemonctl set enable off"; exit $ksft_fail; }
+serve_start 143
+hold "$C" m4 $S4 143 1
+cport=$(awk '$1 == "OK" { print $3; exit }' "$TMPD/m4")
+[ -n "$cport" ] || { echo "FAIL: the client could not connect"; exit $ksft_fail; }
+
+# craft COUNT CODE: ICMPv4 destination-unreachable errors from a router in
+# the server's network (198.51.100.254) to the client, quoting the flow
+cat > "$TMPD/craft.py" <<'PY'
+import socket, struct, sys
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+def ip(src, dst, proto, payload):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64,
+                    proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
+
+n, code, client, server, cport = sys.argv[1:6]
+tcp = struct.pack("!HHIIBBHHH", int(cport), 143, 1, 0, 5 << 4, 0x10, 65535, 0, 0)
+icmp = struct.pack("!BBHI", 3, int(code), 0, 0) + ip(client, server, 6, tcp)
+icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+pkt = ip("198.51.100.254", client, 1, icmp)
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for _ in range(int(n)):
+    s.sendto(pkt, (client, 0))
+PY
+craft() {
+	ip netns exec "$S" $PY "$TMPD/craft.py" "$1" "$2" "$C4" "$S4" "$cport"
+}
+absorbed() { counter "$G" icmp_absorbed; }
+events() { grep -c "\"event\":\"$1\"" "$TMPD/mon.json"; }
+
+# two monitors in the gateway: JSON lines and text
+ip netns exec "$G" lemonctl -j monitor > "$TMPD/mon.json" 2> "$TMPD/mon.jerr" &
+monj=$!
+BG_PIDS+=($monj)
+ip netns exec "$G" lemonctl monitor > "$TMPD/mon.txt" 2> "$TMPD/mon.terr" &
+mont=$!
+BG_PIDS+=($mont)
+
+# --- one error, seen as it happens -----------------------------------------
+# (the monitors may take a moment to join the group: repeat until seen)
+start=$(date +%s%N)
+sent=0
+until grep -q icmp_absorbed "$TMPD/mon.json" && grep -q icmp_absorbed "$TMPD/mon.txt"; do
+	if [ $sent -ge 20 ]; then
+		break
+	fi
+	craft 1 1
+	sent=$((sent + 1))
+	wait_for 2 grep -q icmp_absorbed "$TMPD/mon.json"
+done
+ms=$((($(date +%s%N) - start) / 1000000))
+line=$(grep -m1 icmp_absorbed "$TMPD/mon.json")
+if [ -n "$line" ] && jq -e --arg c "$C4" --arg s "$S4" --argjson p "$cport" '.event == "icmp_absorbed" and
+	.flow.family == "ipv4" and .flow.src == $c and .flow.sport == $p and
+	.flow.dst == $s and .flow.dport == 143 and .flow.port == 143 and
+	.flow.state == "established" and .flow.marked == true and
+	.icmp == {"type":3,"code":1}' <<< "$line" >/dev/null 2>&1; then
+	pass "JSON monitor showed the absorbed error while running (${ms} ms, $sent sent): $line"
+else
+	fail "JSON monitor: '$line' after $sent errors; stderr $(cat "$TMPD/mon.jerr")"
+fi
+if grep -q "^icmp_absorbed ipv4 $C4:$cport -> $S4:143 port 143 state established remaining .* icmp type 3 code 1$" "$TMPD/mon.txt"; then
+	pass "text monitor: $(grep -m1 icmp_absorbed "$TMPD/mon.txt")"
+else
+	fail "text monitor: $(head -3 "$TMPD/mon.txt"); stderr $(cat "$TMPD/mon.terr")"
+fi
+ping_flows m4 && pass "the flow survives the absorbed errors" ||
+	fail "the flow broke"
+
+# --- a burst: rate-limited -------------------------------------------------
+sleep 1.2
+before_lines=$(wc -l < "$TMPD/mon.json")
+a1=$(absorbed)
+craft 200 1
+sleep 1.5
+craft 1 0
+wait_for 10 sh -c "[ \$(wc -l < '$TMPD/mon.json') -gt $before_lines ] && tail -1 '$TMPD/mon.json' | grep -q '\"code\":0'"
+a2=$(absorbed)
+read -r ev supp < <(tail -n +"$((before_lines + 1))" "$TMPD/mon.json" |
+	jq -s '[length, (map(.suppressed // 0) | add)] | @tsv' -r)
+info "burst: $((a2 - a1)) absorbed, $ev events, $supp suppressed"
+if [ $((a2 - a1)) = 201 ] && [ "$supp" -gt 0 ] && [ $((ev + supp)) = 201 ]; then
+	pass "burst of 201 errors: $ev events + $supp suppressed = 201 absorbed"
+else
+	fail "burst: absorbed $((a2 - a1)), $ev events, $supp suppressed"
+fi
+
+# --- table pressure: one event per recycling pass ---------------------------
+# nf_conntrack_max is global, the count per namespace: 380 listed idle
+# flows in a namespace of its own are above 90% of 400
+setup_ns P
+# a dummy link: the namespace's own datagrams below go nowhere
+ip -n "$P" link add d0 type dummy && ip -n "$P" addr add 203.0.113.1/24 dev d0 &&
+	ip -n "$P" link set d0 up || fail "dummy link in $P"
+ip netns exec "$P" lemonctl -j monitor count 1 timeout 90 > "$TMPD/mon.p" 2>&1 &
+monp=$!
+BG_PIDS+=($monp)
+sysctl -qw net.netfilter.nf_conntrack_max=400
+# (the monitor may join late: fill the table again until it sees a pass)
+for attempt in 1 2 3 4 5 6; do
+	have=$(ip netns exec "$P" conntrack -C)
+	$PY -c '
+import sys
+a, n = int(sys.argv[1]), int(sys.argv[2])
+for i in range(n):
+    print("-I -p tcp -s 192.0.2.%d -d 198.51.100.99 --sport %d --dport 143"
+          " --state ESTABLISHED -t 3600 -u ASSURED,SEEN_REPLY"
+          % (i % 250 + 1, 20000 + a * 10 + i // 250))
+' "$attempt" $((380 - have)) > "$TMPD/ct"
+	ip netns exec "$P" conntrack -R "$TMPD/ct" 2>/dev/null || fail "conntrack -R"
+	r0=$(counter "$P" recycled)
+	# a new flow in the namespace makes the module look at the table
+	ip netns exec "$P" bash -c "echo x > /dev/udp/203.0.113.$((100 + attempt))/9" 2>/dev/null
+	wait_for 8 test -s "$TMPD/mon.p" && break
+done
+wait $monp
+rc=$?
+recycled=$(($(counter "$P" recycled) - r0))
+line=$(cat "$TMPD/mon.p")
+if [ "$rc" = 0 ] && [ -n "$line" ] && jq -e --argjson r "$recycled" \
+	'.event == "pressure_release" and .count == $r and .count > 0' <<< "$line" >/dev/null 2>&1; then
+	pass "pressure: $line (recycled counter +$recycled, pass $attempt); monitor count 1 ended by itself"
+else
+	fail "pressure: exit $rc, '$line', recycled +$recycled"
+fi
+sysctl -qw net.netfilter.nf_conntrack_max="$old_max"
+
+# --- signals -------------------------------------------------------------------
+kill -INT $mont
+wait $mont
+rc_t=$?
+kill -TERM $monj
+wait $monj
+rc_j=$?
+if [ $rc_t = 0 ] && [ $rc_j = 0 ] && [ ! -s "$TMPD/mon.terr" ] && [ ! -s "$TMPD/mon.jerr" ]; then
+	pass "SIGINT and SIGTERM end the monitors cleanly (exit 0)"
+else
+	fail "monitors ended with $rc_t (SIGINT) and $rc_j (SIGTERM): $(cat "$TMPD/mon.terr" "$TMPD/mon.jerr")"
+fi
+if jq -c . "$TMPD/mon.json" > /dev/null 2>&1 &&
+   [ "$(jq -s length "$TMPD/mon.json")" = "$(wc -l < "$TMPD/mon.json")" ]; then
+	pass "every one of $(wc -l < "$TMPD/mon.json") JSON lines is one JSON object"
+else
+	fail "the JSON monitor's output does not parse"
+fi
+if [ "$(grep -c icmp_absorbed "$TMPD/mon.txt")" = "$(events icmp_absorbed)" ]; then
+	pass "the text monitor saw the same $(events icmp_absorbed) events"
+else
+	fail "text monitor: $(grep -c icmp_absorbed "$TMPD/mon.txt") events, JSON: $(events icmp_absorbed)"
+fi
+exit $ret

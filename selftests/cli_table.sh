@@ -1,0 +1,177 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lemonctl against the real module, table-driven: each row is a command
+# (run in a fresh network namespace, in order: rows change the state the
+# next ones see), its expected exit status and what its output must hold.
+# (The module's absence: cli_absent.sh.)
+source "$(dirname "$0")/lib.sh"
+
+checktool "jq --version" "run jq"
+lemonade_load
+setup_ns T
+VERSION=$(cat "$REPO/VERSION")
+
+# lc ARGS...: lemonctl -n $T (ARGS "@x ...": run inside $T instead)
+lc() {
+	if [ "${1:-}" = "@x" ]; then
+		shift
+		ip netns exec "$T" lemonctl "$@"
+	else
+		lemonctl -n "$T" "$@"
+	fi >"$TMPD/out" 2>"$TMPD/err" </dev/null
+	rc=$?
+	out=$(cat "$TMPD/out")
+	err=$(cat "$TMPD/err")
+}
+
+# row EXIT ARGS CHECK
+#   -        nothing but the exit status
+#   =TEXT    stdout is TEXT (may be empty), stderr empty
+#   ~TEXT    stdout or stderr contains TEXT
+#   !TEXT    stderr is exactly the one line TEXT, stdout empty
+#   jq:EXPR  stdout is JSON for which jq -e EXPR holds, stderr empty
+# ARGS "sh:CMD" runs CMD instead (a setup step; CHECK applies to it).
+row() {
+	local want=$1 args=$2 check=$3 ok=true why=""
+	local -a argv
+	if [[ $args == sh:* ]]; then
+		bash -c "${args#sh:}" >"$TMPD/out" 2>"$TMPD/err" </dev/null
+		rc=$?
+		out=$(cat "$TMPD/out")
+		err=$(cat "$TMPD/err")
+	else
+		read -r -a argv <<< "$args"
+		lc "${argv[@]}"
+	fi
+	[ "$rc" = "$want" ] || { ok=false; why="exit $rc, want $want"; }
+	case $check in
+	-) ;;
+	=*)
+		[ "$out" = "${check#=}" ] && [ -z "$err" ] ||
+			{ ok=false; why="$why; output differs"; }
+		;;
+	~*)
+		[[ "$out$err" == *"${check#\~}"* ]] ||
+			{ ok=false; why="$why; no \"${check#\~}\""; }
+		;;
+	!*)
+		[ "$err" = "${check#!}" ] && [ -z "$out" ] ||
+			{ ok=false; why="$why; stderr differs"; }
+		;;
+	jq:*)
+		# (jq 1.6 -e succeeds on empty input)
+		[ -z "$err" ] && [ -n "$out" ] &&
+			jq -e "${check#jq:}" "$TMPD/out" >/dev/null 2>&1 ||
+			{ ok=false; why="$why; jq ${check#jq:} is not true"; }
+		;;
+	esac
+	if $ok; then
+		pass "lemonctl $args"
+	else
+		fail "lemonctl $args: $why"
+		echo "#   stdout: $(head -c 600 "$TMPD/out")"
+		echo "#   stderr: $(head -c 600 "$TMPD/err")"
+	fi
+}
+
+RFC="is below RFC 5382 REQ-5's minimum of 7440 seconds (add \"force\" to override)"
+CT="ip netns exec $T conntrack"
+while IFS='|' read -r want args check; do
+	[ -z "$want" ] || [[ $want == \#* ]] && continue
+	args=${args//@T/$T}
+	row "$want" "$args" "$check"
+done <<TABLE
+# --- the defaults: RFC 5382's policy -------------------------------------
+0|-j show|jq:.enabled == true and .timeout == 7440 and .pressure == {"high":90,"low":80} and ([.ports[] | [.port, .proto, .timeout, .own_timeout]] == [[143,"imap",7440,false],[587,"smtp",7440,false],[674,"acap",7440,false]]) and .icmp == {"policy":"absorb","states":"established","validate":false,"codes4":[0,1,5],"codes6":[0,2,3]} and .guard == "restore" and keys_unsorted == ["enabled","timeout","pressure","ports","icmp","guard"]
+0|show|~enabled on timeout 2h4m pressure high 90% low 80%
+0|show|~port 587 proto smtp timeout 2h4m (global)
+0|show|~icmp absorb states established validate off codes4 0,1,5 codes6 0,2,3
+0|@x show|~guard restore
+0|@x config show|~port 143 proto imap timeout 2h4m (global)
+# --- set timeout: durations, the RFC 5382 floor, force, unlimited ---------
+0|set timeout 2h30m|=
+0|-j show|jq:.timeout == 9000 and .ports[0].timeout == 9000
+1|set timeout 600|!Error: timeout 600 $RFC
+1|set timeout 2h enable off|!Error: timeout 7200 $RFC
+0|set timeout 10m force|=
+0|set enable off|=
+0|-j show|jq:.timeout == 600 and .enabled == false
+0|set timeout unlimited enable on|=
+0|-j show|jq:.timeout == "unlimited" and .enabled == true and .ports[0].timeout == "unlimited"
+0|show|~enabled on timeout unlimited
+1|set timeout 200d|!Error: timeout too long to store in conntrack; use unlimited (0)
+2|set timeout 0|~a zero duration is not allowed
+0|set timeout 2h4m|=
+# --- pressure marks --------------------------------------------------------
+0|set pressure high 95 low 85|=
+1|set pressure low 96|!Error: pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)
+0|-j show|jq:.pressure == {"high":95,"low":85} and .timeout == 7440
+2|set pressure high 101|~argument "101" for "pressure high" is wrong
+0|set pressure high 90% low 80%|=
+# --- the ICMP shield's settings ------------------------------------------
+0|set icmp pass states all validate on codes4 0-3,13 codes6 1|=
+1|set icmp codes4 0,4|!Error: ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed
+0|-j show|jq:.icmp == {"policy":"pass","states":"all","validate":true,"codes4":[0,1,2,3,13],"codes6":[1]}
+0|show|~icmp pass states all validate on codes4 0,1,2,3,13 codes6 1
+2|set icmp codes6 8|~argument "8" for "icmp codes6" is wrong: expected codes from 0 to 7
+0|set icmp codes4 none codes6 none|=
+0|-j show|jq:.icmp.codes4 == [] and .icmp.codes6 == [] and .icmp.policy == "pass"
+0|set icmp absorb states established validate off codes4 0,1,5 codes6 0,2,3|=
+# --- the guard's policy ----------------------------------------------------
+0|set guard log|=
+0|show|~guard log
+0|set guard reset|=
+0|-j show|jq:.guard == "reset" and .icmp == {"policy":"absorb","states":"established","validate":false,"codes4":[0,1,5],"codes6":[0,2,3]}
+2|set guard maybe|~expected restore, reset, log or off
+0|config set guard off enable off|=
+0|-j show|jq:.guard == "off" and .enabled == false
+0|set guard restore enable on|=
+# --- ports -------------------------------------------------------------------
+0|port add 993 proto imap timeout 1d|=
+0|port add 2525 proto smtp timeout unlimited|=
+0|-j port list|jq:[.[].port] == [143,587,674,993,2525] and .[3] == {"port":993,"proto":"imap","timeout":86400,"own_timeout":true}
+0|port list|~port 2525 proto smtp timeout unlimited
+1|port add 2526 timeout 1h|!Error: timeout 3600 for port 2526 $RFC
+0|port add 2526 timeout 1h force|=
+0|port del 2526|=
+1|port del 2526|!Error: port is not listed
+0|port add 993 proto none|=
+0|port delete 2525|=
+0|-j port list|jq:[.[].port] == [143,587,674,993] and .[3] == {"port":993,"proto":"none","timeout":7440,"own_timeout":false}
+0|port del 993|=
+2|port add 0|~expected a TCP port number from 1 to 65535
+2|port add 143 proto pop3|~expected imap, smtp, acap or none
+# --- counters ----------------------------------------------------------------
+0|-j stats|jq:["icmp_absorbed","icmp_invalid","icmp_passed","marked","pinned","pressure_events","rearmed","recycled","released_unload"] - keys == []
+0|stats reset|=
+0|stats|~icmp_absorbed 0
+# --- flows: none yet, then two inserted entries, one on a listed port ------
+0|-j flows|jq:. == []
+0|sh:$CT -I -p tcp -s 192.0.2.9 -d 198.51.100.9 --sport 40001 --dport 143 --state ESTABLISHED -t 3000 -u ASSURED,SEEN_REPLY && $CT -I -p tcp -s 192.0.2.9 -d 198.51.100.9 --sport 40002 --dport 8080 --state ESTABLISHED -t 3000 -u ASSURED,SEEN_REPLY|-
+0|-j flows|jq:length == 1 and (.[0] | .family == "ipv4" and .src == "192.0.2.9" and .sport == 40001 and .dst == "198.51.100.9" and .dport == 143 and .port == 143 and .state == "established" and .remaining > 2700 and .remaining <= 3000 and .timeout == 7440 and .marked == false and .guard == "none" and (.id | type) == "number")
+0|@x flows|~ipv4 192.0.2.9:40001 -> 198.51.100.9:143 port 143 state established remaining
+0|flows port 587|=
+2|flows port 0|~expected a TCP port number
+# --- monitor: nothing happens here, so a bounded run ends quietly ---------
+0|-j monitor count 1 timeout 1s|=
+2|monitor count 0|~expected a number of events from 1
+# --- save, help, version, usage -------------------------------------------
+0|save|~set icmp absorb states established validate off codes4 0,1,5 codes6 0,2,3
+2|-j save|!Error: "save" prints commands, not JSON (try: lemonctl -j show)
+0|set help|~icmp ICMP...
+0|help|~lemonctl monitor [ count N ] [ timeout DURATION ]
+0|-V|=lemonctl $VERSION module $VERSION
+2|frob|!Error: unknown object "frob" (try: lemonctl help)
+TABLE
+
+# -p changes only the layout
+compact=$(lemonctl -n "$T" -j show)
+pretty=$(lemonctl -n "$T" -j -p show)
+if [ "$(jq -c . <<< "$pretty")" = "$compact" ] && [ "$(wc -l <<< "$pretty")" -gt 10 ]; then
+	pass "-j -p is the same JSON, indented"
+else
+	fail "-j -p differs from -j: $pretty"
+fi
+
+exit $ret
