@@ -22,7 +22,8 @@ modprobe nf_conntrack
 
 if [ $# -eq 0 ]; then
 	set -- $(cd "$HERE" && ls *.sh | grep -v -e '^lib.sh$' -e '^guest.sh$' \
-		-e '^run.sh$' -e '^demo.sh$' -e '^demo-guest.sh$' -e '^checkpatch.sh$' -e '^install-deps.sh$')
+		-e '^run.sh$' -e '^demo.sh$' -e '^demo-guest.sh$' -e '^checkpatch.sh$' -e '^install-deps.sh$' \
+		-e '^matrix.sh$')
 fi
 echo "TAP version 13"
 echo "1..$#"
@@ -31,13 +32,16 @@ for t in "$@"; do
 	n=$((n + 1))
 	echo "# selftests: nf_lemonade: $t"
 	start=$(date +%s)
-	timeout -k 10 "$PER_TEST_TIMEOUT" bash "$HERE/$t" 2>&1 | sed 's/^/# /'
+	# a test that needs longer says so in a "# timeout: SECONDS" line
+	limit=$(sed -n "s/^# timeout: \\([0-9][0-9]*\\).*/\\1/p" "$HERE/$t" | head -n 1)
+	[ -n "$limit" ] && [ "$limit" -gt "$PER_TEST_TIMEOUT" ] || limit=$PER_TEST_TIMEOUT
+	timeout -k 10 "$limit" bash "$HERE/$t" 2>&1 | sed 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	secs=$(($(date +%s) - start))
 	case $rc in
 	0) echo "ok $n selftests: nf_lemonade: $t (${secs}s)"; passed=$((passed + 1)) ;;
 	4) echo "ok $n selftests: nf_lemonade: $t # SKIP"; skipped=$((skipped + 1)) ;;
-	124) echo "not ok $n selftests: nf_lemonade: $t # TIMEOUT $PER_TEST_TIMEOUT seconds"; failed=$((failed + 1)) ;;
+	124) echo "not ok $n selftests: nf_lemonade: $t # TIMEOUT $limit seconds"; failed=$((failed + 1)) ;;
 	*) echo "not ok $n selftests: nf_lemonade: $t # exit=$rc"; failed=$((failed + 1)) ;;
 	esac
 	# a test must leave no module and no namespace behind
