@@ -15,8 +15,14 @@
 
 VERSION := $(shell cat VERSION)
 KVER ?= $(shell uname -r)
+# Without KVER: the running kernel's build tree, else the newest installed.
+# With KVER: that kernel's, or an error (never another kernel's).
+ifeq ($(origin KVER),file)
 KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),\
 	$(shell ls -1d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1))
+else
+KDIR ?= $(wildcard /lib/modules/$(KVER)/build)
+endif
 PREFIX ?= /usr
 DESTDIR ?=
 MODDIR ?= /lib/modules/$(notdir $(patsubst %/build,%,$(KDIR)))/updates
