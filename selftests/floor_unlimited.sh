@@ -30,18 +30,20 @@ rearmed0=$(counter "$G" rearmed 2>/dev/null || echo 0)
 # conntrack -U sends the entry's status, protoinfo and helper back and is
 # refused (EOPNOTSUPP); ct_settimeout.py sends only the tuple and timeout.
 sport=$(awk '$1 == "OK" && $2 == 143 { print $3 }' "$TMPD/un")
-ip netns exec "$G" $PY "$HERE/ct_settimeout.py" $C4 $S4 "$sport" 143 60 ||
-	info "ctnetlink update refused"
-t=$(ct_timeouts "$G" ipv4 143)
-if [ "${t:-999999999}" -le 60 ]; then
-	pass "flow advanced to the end of its stored timeout (${t}s left)"
+# The scan runs every second: on a slow guest it may re-arm the flow
+# before conntrack -L reads the 60 s back, so the update counts as done
+# when ctnetlink accepted it, and the re-arm is proven by the flow being
+# back at the maximum with the "rearmed" counter moved and no traffic.
+if ip netns exec "$G" $PY "$HERE/ct_settimeout.py" $C4 $S4 "$sport" 143 60; then
+	t=$(ct_timeouts "$G" ipv4 143)
+	pass "ctnetlink set the flow's remaining timeout to 60 s (read back: ${t}s)"
 	if wait_for 15 sh -c "[ \"\$(ip netns exec $G conntrack -L -p tcp --dport 143 2>/dev/null | awk '{print \$3}')\" -ge $DAYS20 ]"; then
 		pass "idle unlimited flow re-armed to $(ct_timeouts "$G" ipv4 143)s without traffic"
 	else
 		fail "idle unlimited flow not re-armed ($(ct_timeouts "$G" ipv4 143)s left)"
 	fi
 else
-	fail "could not advance the flow's timeout (${t:-none}s left)"
+	fail "could not advance the flow's timeout: ctnetlink refused the update"
 fi
 after=$(fwd_packets)
 if [ "$before" = "$after" ]; then

@@ -3,8 +3,9 @@
 #
 # make matrix: build the module for each supported Debian kernel and run the
 # whole guest suite (selftests/guest.sh) on each under QEMU, one VM at a
-# time. Prints a table (kernel, build, passed, failed), records it in
-# README.md's "Kernel matrix" section and exits non-zero if any kernel
+# time. Prints a table (kernel, build, passed, failed), records each kernel's row in
+# README.md's "Kernel matrix" section (a run over some labels keeps the
+# other rows) and exits non-zero if any kernel
 # fails: a build error or warning, a failed test, a kernel warning in the
 # guest's dmesg, or no result at all.
 #
@@ -185,14 +186,40 @@ echo
 echo "matrix: $result (${#labels[@]} kernels, ${total} s; logs in $OUT)"
 
 if [ "${LEMONADE_MATRIX_NO_README:-0}" != 1 ] && [ -f "$REPO/README.md" ]; then
+	# One row per kernel with its own date and tree: a run over some
+	# labels replaces their rows and keeps the others' last result.
+	declare -A ROW
+	while IFS= read -r line; do
+		l=${line#| }
+		l=${l%% *}
+		ROW[$l]=$line
+	done < <(sed -n '/^## Kernel matrix$/,/^## /p' "$REPO/README.md" |
+		grep -E '^\| [0-9]+\.[0-9]+ \(' || true)
+	day=$(date -u '+%Y-%m-%d')
+	for l in "${labels[@]}"; do
+		ROW[$l]=$(printf '| %s (%s) | %s | %s | %s | %s | %s | %s | %s | %s | %s |' \
+			"$l" "${KVER[$l]}" "$day" "$rev" "${BUILD[$l]}" "${PASSED[$l]}" \
+			"${FAILED[$l]}" "${SKIPPED[$l]}" "${BUILD_S[$l]}" "${VM_S[$l]}" "${NOTE[$l]:-}")
+	done
+	all=PASS
+	for l in $("$KERNEL_SH" labels); do
+		# fields: kernel, date, tree, build, passed, failed, ...
+		awk -F' [|] ' '$2 ~ /^[0-9][0-9][0-9][0-9]-/ && $4 == "ok" && $6 == "0" { ok = 1 }
+			END { exit !ok }' <<< "${ROW[$l]:-}" || all=FAIL
+	done
 	# shellcheck disable=SC2016 # backquotes are Markdown
 	section=$(
 		printf '## Kernel matrix\n\n'
-		printf 'Last `make matrix` (%s, tree %s, %s s): **%s**. The module is built\n' \
-			"$started" "$rev" "$total" "$result"
-		printf 'for each Debian kernel and `selftests/guest.sh` runs the whole suite on it\n'
-		printf 'under QEMU (`selftests/matrix.sh`; kernels from `selftests/vm/kernel.sh`).\n\n'
-		table
+		printf 'Every supported kernel, last `make matrix` result of each: **%s**. The\n' "$all"
+		printf 'module is built for each Debian kernel and `selftests/guest.sh` runs the\n'
+		printf 'whole suite on it under QEMU (`selftests/matrix.sh [LABEL...]`; kernels\n'
+		printf 'from `selftests/vm/kernel.sh`). The packaging tests skip on kernels whose\n'
+		printf 'headers the host does not have installed.\n\n'
+		printf '| kernel | date | tree | build | passed | failed | skipped | build s | guest s | notes |\n'
+		printf '|---|---|---|---|---|---|---|---|---|---|\n'
+		for l in $("$KERNEL_SH" labels); do
+			[ -n "${ROW[$l]:-}" ] && printf '%s\n' "${ROW[$l]}"
+		done
 	)
 	tmp=$(mktemp "$REPO/.README.md.XXXXXX")
 	# Replace our section (up to the next "## " heading) or append it.
