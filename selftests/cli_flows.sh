@@ -14,13 +14,8 @@ source "$(dirname "$0")/lib.sh"
 
 checktool "jq --version" "run jq"
 N=10000
-old_max=$(sysctl -n net.netfilter.nf_conntrack_max 2>/dev/null || echo 0)
-restore_max() {
-	[ "$old_max" -gt 0 ] && sysctl -qw net.netfilter.nf_conntrack_max="$old_max"
-	cleanup
-}
-trap restore_max EXIT
-[ "$old_max" -lt 65536 ] && sysctl -qw net.netfilter.nf_conntrack_max=65536
+keep_conntrack_max
+[ "$OLD_CT_MAX" -lt 65536 ] && sysctl -qw net.netfilter.nf_conntrack_max=65536
 
 topo_up
 lemonade_load

@@ -16,12 +16,7 @@
 source "$(dirname "$0")/lib.sh"
 
 checktool "jq --version" "run jq"
-old_max=$(sysctl -n net.netfilter.nf_conntrack_max 2>/dev/null || echo 0)
-restore_max() {
-	[ "$old_max" -gt 0 ] && sysctl -qw net.netfilter.nf_conntrack_max="$old_max"
-	cleanup
-}
-trap restore_max EXIT
+keep_conntrack_max
 
 topo_up
 lemonade_load
@@ -161,7 +156,7 @@ if [ "$rc" = 0 ] && [ -n "$line" ] && jq -e --argjson r "$recycled" \
 else
 	fail "pressure: exit $rc, '$line', recycled +$recycled"
 fi
-sysctl -qw net.netfilter.nf_conntrack_max="$old_max"
+sysctl -qw net.netfilter.nf_conntrack_max="$OLD_CT_MAX"
 
 # --- signals -------------------------------------------------------------------
 kill -INT $mont

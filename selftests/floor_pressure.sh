@@ -10,12 +10,7 @@
 # counted, and the most recent 100 flows keep their entries.
 source "$(dirname "$0")/lib.sh"
 
-old_max=$(sysctl -n net.netfilter.nf_conntrack_max 2>/dev/null || echo 0)
-restore_max() {
-	[ "$old_max" -gt 0 ] && sysctl -qw net.netfilter.nf_conntrack_max="$old_max"
-	cleanup
-}
-trap restore_max EXIT
+keep_conntrack_max
 
 topo_up
 lemonade_load

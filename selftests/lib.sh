@@ -72,9 +72,19 @@ cleanup() {
 		ip netns del "$n" 2>/dev/null
 	done
 	lemonade_unload
+	# the sysctl is global, not per namespace
+	if [ "${OLD_CT_MAX:-0}" -gt 0 ]; then
+		sysctl -qw net.netfilter.nf_conntrack_max="$OLD_CT_MAX"
+	fi
 	rm -rf "$TMPD"
 }
 trap cleanup EXIT
+
+# keep_conntrack_max: the test changes net.netfilter.nf_conntrack_max;
+# cleanup puts back the value it has now (in $OLD_CT_MAX)
+keep_conntrack_max() {
+	OLD_CT_MAX=$(sysctl -n net.netfilter.nf_conntrack_max 2>/dev/null || echo 0)
+}
 
 lemonade_load() {
 	[ "$STOCK" = 1 ] && { info "stock Linux: module not loaded"; return 0; }
