@@ -5,6 +5,8 @@
  */
 #include "lemonade.h"
 
+#include <net/netfilter/nf_conntrack.h>
+
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
@@ -12,6 +14,8 @@
 #include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/bits.h>
+
+unsigned int lemonade_net_id __read_mostly;
 
 static unsigned short ports[LEMONADE_MAX_PORTS] = { 143, 587, 674 };
 static unsigned int nports = 3;
@@ -143,6 +147,12 @@ static bool floor_kept(const struct lemonade_cfg *old, u16 port, u32 secs)
 	return false;
 }
 
+static int refuse(const char **msg, const char *text, int err)
+{
+	*msg = text;
+	return err;
+}
+
 /*
  * Validate @cfg and derive its hot-path fields. A floor below RFC 5382's
  * minimum needs @force unless @old already had it (a change elsewhere
@@ -156,8 +166,9 @@ int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg *old,
 
 	*what = LEMONADE_PART_ICMP_V4;
 	if (cfg->icmp_v4_codes & BIT(LEMONADE_ICMP_V4_FRAG_NEEDED)) {
-		*msg = "ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed";
-		return -EINVAL;
+		return refuse(msg,
+			      "ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed",
+			      -EINVAL);
 	}
 	if (cfg->icmp_v4_codes & ~GENMASK(15, 0)) {
 		*msg = "ICMPv4 destination-unreachable codes are 0..15";
@@ -215,8 +226,9 @@ int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg *old,
 		if (p->own_timeout && secs &&
 		    secs < LEMONADE_RFC5382_MIN_TIMEOUT && !force &&
 		    !floor_kept(old, p->port, secs)) {
-			*msg = "port timeout below 7440 s violates RFC 5382 REQ-5; set force to override";
-			return -EINVAL;
+			return refuse(msg,
+				      "port timeout below 7440 s violates RFC 5382 REQ-5; set force to override",
+				      -EINVAL);
 		}
 		set_pin(&cfg->pins[i], secs);
 		if (!secs)
@@ -315,6 +327,26 @@ const struct lemonade_port *lemonade_cfg_find(const struct lemonade_cfg *cfg,
 			return &cfg->ports[i];
 		}
 	}
+	return NULL;
+}
+
+/*
+ * The listed port of a flow: the server port as the client addressed it,
+ * or as the server sees it after DNAT. Returns the pin to apply, or NULL.
+ */
+const struct lemonade_pin *lemonade_cfg_pin(const struct lemonade_cfg *cfg,
+					    const struct nf_conn *ct)
+{
+	const struct nf_conntrack_tuple *o, *r;
+	unsigned int idx;
+
+	o = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	if (lemonade_cfg_find(cfg, ntohs(o->dst.u.tcp.port), &idx))
+		return &cfg->pins[idx];
+	r = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
+	if (r->src.u.tcp.port != o->dst.u.tcp.port &&
+	    lemonade_cfg_find(cfg, ntohs(r->src.u.tcp.port), &idx))
+		return &cfg->pins[idx];
 	return NULL;
 }
 

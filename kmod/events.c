@@ -9,7 +9,8 @@
  * are sent (a fixed one-second window, lock-free); the next event sent
  * says how many were dropped.
  */
-#include "lemonade.h"
+#include "events.h"
+#include "flows.h"
 
 #include <linux/moduleparam.h>
 #include <net/genetlink.h>
@@ -21,6 +22,14 @@ MODULE_PARM_DESC(event_rate, "Events sent per second and network namespace at mo
 
 /* Room for every attribute of an event: flow nest, kind, ICMP, counts. */
 #define LEMONADE_EVENT_SIZE	512
+
+/* The family, registered by netlink.c before any netns can send events. */
+static const struct genl_family *lemonade_family __read_mostly;
+
+void lemonade_events_init(const struct genl_family *family)
+{
+	lemonade_family = family;
+}
 
 static bool event_allow(struct lemonade_net *ln, u32 *suppressed)
 {
@@ -46,7 +55,7 @@ static struct sk_buff *event_new(u8 kind, u32 suppressed, gfp_t gfp,
 
 	if (!msg)
 		return NULL;
-	*hdr = genlmsg_put(msg, 0, 0, &lemonade_family, 0, LEMONADE_CMD_EVENT);
+	*hdr = genlmsg_put(msg, 0, 0, lemonade_family, 0, LEMONADE_CMD_EVENT);
 	if (!*hdr ||
 	    nla_put_u8(msg, LEMONADE_A_EVENT, kind) ||
 	    (suppressed &&
@@ -62,12 +71,12 @@ static void event_send(struct lemonade_net *ln, struct sk_buff *msg, void *hdr,
 {
 	genlmsg_end(msg, hdr);
 	/* fails only when the last listener has just left */
-	genlmsg_multicast_netns(&lemonade_family, ln->net, msg, 0, 0, gfp);
+	genlmsg_multicast_netns(lemonade_family, ln->net, msg, 0, 0, gfp);
 }
 
 static bool listened(struct lemonade_net *ln)
 {
-	return genl_has_listeners(&lemonade_family, ln->net, 0) > 0;
+	return genl_has_listeners(lemonade_family, ln->net, 0) > 0;
 }
 
 /*
@@ -79,14 +88,14 @@ static void event_flow(struct lemonade_net *ln, const struct lemonade_cfg *cfg,
 		       u8 code, const char *keyword)
 {
 	const struct lemonade_pin *pin;
-	struct lemonade_flow f;
+	struct lemonade_flow_info f;
 	struct sk_buff *msg;
 	u32 suppressed;
 	void *hdr;
 
 	if (!listened(ln))
 		return;
-	pin = lemonade_flow_pin(cfg, ct);
+	pin = lemonade_cfg_pin(cfg, ct);
 	if (!pin || !event_allow(ln, &suppressed))
 		return;
 	lemonade_flow_fill(&f, cfg, ct, pin);

@@ -9,7 +9,8 @@
  * every flow is listed exactly once however the table changes meanwhile,
  * and no conntrack entry is held between messages.
  */
-#include "lemonade.h"
+#include "flows.h"
+#include "flow.h"
 #include "compat/compat.h"
 
 #include <linux/overflow.h>
@@ -21,25 +22,9 @@
 #include <net/netfilter/nf_conntrack_helper.h>
 #include <net/sock.h>
 
-/* The flow carries the inert helper of offload.c. */
-static bool flow_marked(const struct nf_conn *ct)
-{
-	const struct nf_conntrack_helper *helper;
-	const struct nf_conn_help *help;
-	bool marked;
-
-	help = nfct_help(ct);
-	if (!help)
-		return false;
-	rcu_read_lock();
-	helper = rcu_dereference(help->helper);
-	marked = helper && !strcmp(helper->name, "lemonade");
-	rcu_read_unlock();
-	return marked;
-}
-
-/* @pin is lemonade_flow_pin(@cfg, @ct). */
-void lemonade_flow_fill(struct lemonade_flow *f, const struct lemonade_cfg *cfg,
+/* @pin is lemonade_cfg_pin(@cfg, @ct). */
+void lemonade_flow_fill(struct lemonade_flow_info *f,
+			const struct lemonade_cfg *cfg,
 			const struct nf_conn *ct, const struct lemonade_pin *pin)
 {
 	const struct nf_conntrack_tuple *t = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
@@ -58,12 +43,12 @@ void lemonade_flow_fill(struct lemonade_flow *f, const struct lemonade_cfg *cfg,
 	left = nf_ct_is_confirmed(ct) ? nf_ct_expires(ct) : READ_ONCE(ct->timeout);
 	f->remaining = left / HZ;
 	f->timeout = p->own_timeout ? p->timeout : cfg->timeout;
-	f->marked = flow_marked(ct);
+	f->marked = !!lemonade_flow(ct);
 	f->id = nf_ct_get_id(ct);
-	f->guard = lemonade_guard_status(ct, &f->inspected);
+	f->guard = lemonade_flow_guard(ct, &f->inspected);
 }
 
-int lemonade_put_flow(struct sk_buff *msg, const struct lemonade_flow *f)
+int lemonade_put_flow(struct sk_buff *msg, const struct lemonade_flow_info *f)
 {
 	int alen = f->family == AF_INET6 ? sizeof(struct in6_addr) :
 					   sizeof(struct in_addr);
@@ -88,17 +73,11 @@ int lemonade_put_flow(struct sk_buff *msg, const struct lemonade_flow *f)
 	return 0;
 }
 
-/* The state of one dump, in cb->args[0]; cb->args[1] is the next flow. */
-struct flow_dump {
-	unsigned int n;
-	struct lemonade_flow flows[];
-};
-
 struct flow_walk {
 	struct net *net;
 	const struct lemonade_cfg *cfg;
 	u16 filter;		/* listed port, 0 = all */
-	struct flow_dump *d;
+	struct lemonade_flow_list *d;
 	unsigned int cap;
 	bool overflow;
 };
@@ -112,7 +91,7 @@ static int collect_flow(struct nf_conn *ct, void *data)
 	if (!net_eq(nf_ct_net(ct), w->net) ||
 	    nf_ct_protonum(ct) != IPPROTO_TCP || nf_ct_is_dying(ct))
 		return 0;
-	pin = lemonade_flow_pin(w->cfg, ct);
+	pin = lemonade_cfg_pin(w->cfg, ct);
 	if (!pin ||
 	    (w->filter && w->cfg->ports[pin - w->cfg->pins].port != w->filter))
 		return 0;
@@ -124,27 +103,29 @@ static int collect_flow(struct nf_conn *ct, void *data)
 	return 0;
 }
 
-int lemonade_flows_start(struct netlink_callback *cb)
+/*
+ * The covered flows of @net (on listed port @port, 0 = all), from one walk
+ * of the conntrack table; NULL and *@err on failure.
+ */
+struct lemonade_flow_list *lemonade_flows_collect(struct net *net, u16 port,
+						  struct netlink_ext_ack *extack,
+						  int *err)
 {
-	struct net *net = sock_net(cb->skb->sk);
 	struct lemonade_net *ln = lemonade_pernet(net);
-	struct flow_walk w = { .net = net };
-	const struct nlattr *attr;
+	struct flow_walk w = { .net = net, .filter = port };
 	struct lemonade_cfg *cfg;
 	unsigned int tries;
-	int err = 0;
 
-	/* the core has validated the request against the op's policy */
-	attr = nlmsg_find_attr(cb->nlh, GENL_HDRLEN, LEMONADE_A_FILTER_PORT);
-	if (attr)
-		w.filter = nla_get_u16(attr);
+	*err = 0;
 	mutex_lock(&ln->lock);
 	cfg = kmemdup(rcu_dereference_protected(ln->cfg,
 						lockdep_is_held(&ln->lock)),
 		      sizeof(*cfg), GFP_KERNEL);
 	mutex_unlock(&ln->lock);
-	if (!cfg)
-		return -ENOMEM;
+	if (!cfg) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	w.cfg = cfg;
 	/* entries added during the walk may overflow: retry larger */
 	w.cap = lemonade_ct_count(net) + 64;
@@ -152,7 +133,7 @@ int lemonade_flows_start(struct netlink_callback *cb)
 		w.d = kvzalloc(struct_size(w.d, flows, w.cap),
 			       GFP_KERNEL_ACCOUNT);
 		if (!w.d) {
-			err = -ENOMEM;
+			*err = -ENOMEM;
 			break;
 		}
 		w.overflow = false;
@@ -163,47 +144,13 @@ int lemonade_flows_start(struct netlink_callback *cb)
 		kvfree(w.d);
 		w.d = NULL;
 		if (tries == 2) {
-			NL_SET_ERR_MSG(cb->extack,
+			NL_SET_ERR_MSG(extack,
 				       "conntrack table grew too fast to list it; try again");
-			err = -EAGAIN;
+			*err = -EAGAIN;
 			break;
 		}
 		w.cap *= 2;
 	}
 	kfree(cfg);
-	if (err)
-		return err;
-	cb->args[0] = (long)w.d;
-	cb->args[1] = 0;
-	return 0;
-}
-
-int lemonade_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
-{
-	const struct flow_dump *d = (const struct flow_dump *)cb->args[0];
-	unsigned int i;
-	void *hdr;
-
-	for (i = cb->args[1]; i < d->n; i++) {
-		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-				  cb->nlh->nlmsg_seq, &lemonade_family,
-				  NLM_F_MULTI, LEMONADE_CMD_GET_FLOWS);
-		if (!hdr)
-			break;
-		if (lemonade_put_flow(skb, &d->flows[i])) {
-			genlmsg_cancel(skb, hdr);
-			break;
-		}
-		genlmsg_end(skb, hdr);
-	}
-	cb->args[1] = i;
-	/* an empty skb ends the dump */
-	return skb->len;
-}
-
-int lemonade_flows_done(struct netlink_callback *cb)
-{
-	kvfree((void *)cb->args[0]);
-	cb->args[0] = 0;
-	return 0;
+	return w.d;
 }

@@ -15,13 +15,16 @@
  * but never leaving is a partial block. The guard stops at STARTTLS, AUTH
  * or the parser's byte budget and then frees the flow's buffer.
  *
- * Per-flow persistent state (struct guard_flow) lives in the 32 bytes of
- * the "lemonade" conntrack helper extension and dies with the entry; the
- * recorded bytes live in a transient buffer taken from a global pool of
- * guard_buffers entries. Without a buffer the flow is skipped and counted;
- * traffic is never dropped for lack of one.
+ * Per-flow persistent state (struct lemonade_flow, flow.h) lives in the 32
+ * bytes of the "lemonade" conntrack helper extension and dies with the
+ * entry; the recorded bytes live in a transient record (struct
+ * lemonade_neg) from flow.c's pool of guard_buffers entries. Without a
+ * record the flow is skipped and counted; traffic is never dropped for
+ * lack of one.
  */
-#include "lemonade.h"
+#include "guard.h"
+#include "events.h"
+#include "flow.h"
 #include "parse.h"
 #include "compat/compat.h"
 
@@ -40,158 +43,10 @@
 #include <net/netfilter/ipv4/nf_reject.h>
 #include <net/netfilter/ipv6/nf_reject.h>
 
-static unsigned int guard_buffers = 1024;
-module_param(guard_buffers, uint, 0444);
-MODULE_PARM_DESC(guard_buffers, "Negotiations the guard inspects at once, over all netns (default 1024)");
-
-#define NEG_REC_MAX	4096	/* server bytes recorded per flow */
-#define NEG_SPANS	64	/* advertised keywords remembered per flow */
 #define NEG_RETRANS	2	/* withheld command seen again this often */
-
-/* The phase of a flow is what LEMONADE_FLOW_A_GUARD reports. */
-enum {
-	GUARD_IDLE	= LEMONADE_GUARD_S_NONE,	/* not inspected (yet) */
-	GUARD_ACTIVE	= LEMONADE_GUARD_S_ACTIVE,	/* buffer attached */
-	GUARD_DONE	= LEMONADE_GUARD_S_DONE,	/* TLS, AUTH or budget */
-	GUARD_SKIPPED	= LEMONADE_GUARD_S_SKIPPED,	/* no buffer was free */
-	GUARD_RESET	= LEMONADE_GUARD_S_RESET,	/* reset by the guard */
-};
-
 #define KEYWORD_MAX	32	/* keyword in log lines and events, with NUL */
 #define MASKED		" masked inside the gateway (partial extension stripping)"
 #define CHANGED		" removed or changed inside the gateway (partial extension stripping, length changed)"
-
-enum {
-	FLOW_ISN_C	= BIT(0),
-	FLOW_ISN_S	= BIT(1),
-	FLOW_PENDING	= BIT(2),	/* a client extension command in flight */
-	FLOW_PENDING_AUTH = BIT(3),	/* ... and it is AUTH, not STARTTLS */
-};
-
-struct lemonade_neg;
-
-/* In the helper extension: at most 32 bytes, zeroed when attached. */
-struct guard_flow {
-	u8 proto;		/* enum lp_proto + 1; 0 = not guarded */
-	u8 phase;
-	u8 flags;
-	u8 retrans;
-	u32 isn[IP_CT_DIR_MAX];	/* initial sequence numbers */
-	u32 pending_seq;	/* first byte of the pending command */
-	u32 inspected;		/* bytes inspected, both directions */
-	struct lemonade_neg *neg;
-};
-
-struct lemonade_span {
-	u16 off, len;
-};
-
-struct lemonade_neg {
-	struct list_head list;
-	struct lp_state lp[IP_CT_DIR_MAX];	/* [ORIGINAL] client, [REPLY] server */
-	u32 rec_len;				/* server bytes recorded */
-	unsigned int nspans;
-	struct lemonade_span spans[NEG_SPANS];
-	bool done;				/* parser finished */
-	u8 rec[NEG_REC_MAX];
-};
-
-static LIST_HEAD(neg_list);
-static DEFINE_SPINLOCK(neg_lock);
-static unsigned int neg_count;
-
-static struct guard_flow *flow_of(const struct nf_conn *ct)
-{
-	NF_CT_HELPER_BUILD_BUG_ON(sizeof(struct guard_flow));
-	if (!lemonade_flow_is_ours(ct))
-		return NULL;
-	return nfct_help_data(ct);
-}
-
-static struct lemonade_neg *neg_get(void)
-{
-	struct lemonade_neg *neg = NULL;
-
-	spin_lock_bh(&neg_lock);
-	if (neg_count < READ_ONCE(guard_buffers)) {
-		neg = kzalloc(sizeof(*neg), GFP_ATOMIC);
-		if (neg) {
-			list_add(&neg->list, &neg_list);
-			neg_count++;
-		}
-	}
-	spin_unlock_bh(&neg_lock);
-	return neg;
-}
-
-static void neg_put(struct lemonade_neg *neg)
-{
-	if (!neg)
-		return;
-	spin_lock_bh(&neg_lock);
-	list_del(&neg->list);
-	neg_count--;
-	spin_unlock_bh(&neg_lock);
-	kfree(neg);
-}
-
-/* The conntrack entry dies: its buffer goes back to the pool. */
-void lemonade_guard_destroy(struct nf_conn *ct)
-{
-	struct guard_flow *f = nfct_help_data(ct);
-
-	if (f && f->neg) {
-		neg_put(f->neg);
-		f->neg = NULL;
-	}
-}
-
-/* Module exit, after the helper is gone from every entry. */
-void lemonade_guard_exit(void)
-{
-	struct lemonade_neg *neg, *tmp;
-
-	spin_lock_bh(&neg_lock);
-	list_for_each_entry_safe(neg, tmp, &neg_list, list) {
-		list_del(&neg->list);
-		kfree(neg);
-	}
-	neg_count = 0;
-	spin_unlock_bh(&neg_lock);
-}
-
-/* A new flow on a listed port was just marked: remember its protocol. */
-void lemonade_guard_init_flow(struct nf_conn *ct, u8 proto)
-{
-	struct guard_flow *f = nfct_help_data(ct);
-
-	if (!f)
-		return;
-	switch (proto) {
-	case LEMONADE_PROTO_SMTP:
-		f->proto = LP_SMTP + 1;
-		break;
-	case LEMONADE_PROTO_IMAP:
-		f->proto = LP_IMAP + 1;
-		break;
-	case LEMONADE_PROTO_ACAP:
-		f->proto = LP_ACAP + 1;
-		break;
-	}
-}
-
-/* For the flows dump and events; read without the entry's lock. */
-u8 lemonade_guard_status(const struct nf_conn *ct, u32 *inspected)
-{
-	const struct guard_flow *f = flow_of(ct);
-
-	if (!f || !f->proto) {
-		*inspected = 0;
-		return GUARD_IDLE;
-	}
-	*inspected = READ_ONCE(f->inspected);
-	return READ_ONCE(f->phase);
-}
 
 /* ---- segment access ---- */
 
@@ -247,7 +102,7 @@ static bool seg_get(struct sk_buff *skb, u8 pf, struct seg *s)
 
 struct feed_ctx {
 	struct lemonade_neg *neg;
-	struct guard_flow *f;
+	struct lemonade_flow *f;
 	u32 isn;		/* of the direction being fed */
 	struct lemonade_net *ln;
 };
@@ -261,7 +116,7 @@ static void on_event(void *arg, const struct lp_event *ev)
 	case LP_EV_KEYWORD:
 		if (ev->flags & LP_KW_MASKED)
 			lemonade_count(c->ln, LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED, 1);
-		if (neg->nspans < NEG_SPANS && ev->off + ev->len <= NEG_REC_MAX) {
+		if (neg->nspans < LEMONADE_NEG_SPANS && ev->off + ev->len <= LEMONADE_NEG_REC_MAX) {
 			neg->spans[neg->nspans].off = ev->off;
 			neg->spans[neg->nspans].len = ev->len;
 			neg->nspans++;
@@ -287,7 +142,7 @@ static void on_event(void *arg, const struct lp_event *ev)
 	}
 }
 
-static void feed(struct lemonade_net *ln, struct guard_flow *f,
+static void feed(struct lemonade_net *ln, struct lemonade_flow *f,
 		 enum ip_conntrack_dir dir, const u8 *data, unsigned int len)
 {
 	struct feed_ctx c = {
@@ -410,19 +265,19 @@ static unsigned int reset_both(struct lemonade_net *ln, struct nf_conn *ct,
 	return NF_ACCEPT;
 }
 
-static void guard_finish(struct guard_flow *f, u8 phase)
+static void guard_finish(struct lemonade_flow *f, u8 phase)
 {
 	struct lemonade_neg *neg = f->neg;
 
 	f->neg = NULL;
 	f->phase = phase;
 	f->flags &= ~FLOW_PENDING;
-	neg_put(neg);
+	lemonade_neg_put(neg);
 }
 
 /* ---- ingress: right after conntrack ---- */
 
-static void ingress_server(struct lemonade_net *ln, struct guard_flow *f,
+static void ingress_server(struct lemonade_net *ln, struct lemonade_flow *f,
 			   struct sk_buff *skb, const struct seg *s)
 {
 	struct lemonade_neg *neg = f->neg;
@@ -430,9 +285,9 @@ static void ingress_server(struct lemonade_net *ln, struct guard_flow *f,
 	unsigned int n;
 
 	/* record in order only; retransmissions carry known bytes */
-	if (off != neg->rec_len || off >= NEG_REC_MAX)
+	if (off != neg->rec_len || off >= LEMONADE_NEG_REC_MAX)
 		return;
-	n = min_t(unsigned int, s->len, NEG_REC_MAX - off);
+	n = min_t(unsigned int, s->len, LEMONADE_NEG_REC_MAX - off);
 	if (skb_copy_bits(skb, s->off, neg->rec + off, n))
 		return;
 	neg->rec_len += n;
@@ -440,13 +295,13 @@ static void ingress_server(struct lemonade_net *ln, struct guard_flow *f,
 }
 
 /* Does segment @s carry the first byte of the pending client command? */
-static bool carries_pending(const struct guard_flow *f, const struct seg *s)
+static bool carries_pending(const struct lemonade_flow *f, const struct seg *s)
 {
 	return (f->flags & FLOW_PENDING) && !before(f->pending_seq, s->seq) &&
 	       before(f->pending_seq, s->seq + s->len);
 }
 
-static void ingress_client(struct lemonade_net *ln, struct guard_flow *f,
+static void ingress_client(struct lemonade_net *ln, struct lemonade_flow *f,
 			   struct sk_buff *skb, const struct seg *s)
 {
 	struct lemonade_neg *neg = f->neg;
@@ -479,14 +334,14 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 				    const struct nf_hook_state *state)
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
-	struct guard_flow *f;
+	struct lemonade_flow *f;
 	struct report r = { 0 };
 	bool reset = false;
 	struct seg s;
 
 	if (cfg->guard_policy == LEMONADE_GUARD_OFF)
 		return NF_ACCEPT;
-	f = flow_of(ct);
+	f = lemonade_flow(ct);
 	if (!f || !f->proto || f->phase > GUARD_ACTIVE)
 		return NF_ACCEPT;
 	if (!seg_get(skb, state->pf, &s))
@@ -501,7 +356,7 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 		      (FLOW_ISN_C | FLOW_ISN_S))
 		goto out;
 	if (f->phase == GUARD_IDLE) {
-		f->neg = neg_get();
+		f->neg = lemonade_neg_get();
 		if (!f->neg) {
 			f->phase = GUARD_SKIPPED;
 			lemonade_count(ln, LEMONADE_STAT_A_GUARD_SKIPPED, 1);
@@ -519,8 +374,9 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 		lemonade_count(ln, LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK, 1);
 		reset = cfg->guard_policy != LEMONADE_GUARD_LOG;
 		r.event = LEMONADE_EVENT_PARTIAL_BLOCK;
-		r.what = reset ? " never leaves the gateway (partial block); both ends reset" :
-				 " never leaves the gateway (partial block); left alone (policy log)";
+		r.what = reset ?
+			 " never leaves the gateway (partial block); both ends reset" :
+			 " never leaves the gateway (partial block); left alone (policy log)";
 		if (f->flags & FLOW_PENDING_AUTH)
 			report_keyword(&r, "client command", (const u8 *)"AUTH", 4);
 		else
@@ -613,7 +469,7 @@ unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 				   const struct nf_hook_state *state)
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
-	struct guard_flow *f;
+	struct lemonade_flow *f;
 	const struct lemonade_span *kw;
 	struct report r = { 0 };
 	enum cmp_result res;
@@ -623,7 +479,7 @@ unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 
 	if (cfg->guard_policy == LEMONADE_GUARD_OFF)
 		return NF_ACCEPT;
-	f = flow_of(ct);
+	f = lemonade_flow(ct);
 	if (!f || f->phase != GUARD_ACTIVE)
 		return NF_ACCEPT;
 	if (!seg_get(skb, state->pf, &s) || !s.len)

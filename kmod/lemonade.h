@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * nf_lemonade: internal declarations shared by the module files.
+ * nf_lemonade: the core every file shares: per-netns state, the
+ * configuration (config.c) and the per-CPU counters.
+ *
+ * Who calls whom (Documentation/design.rst draws it):
+ *   main -> hooks -> floor, shield, guard -> flow -> config, parse
+ *   netlink -> flows (dump), events -> flow, config
+ * No file calls into one above it; selftests/callgraph.sh checks this.
  */
 #ifndef _LEMONADE_H
 #define _LEMONADE_H
@@ -91,7 +97,6 @@ enum {
 };
 
 extern unsigned int lemonade_net_id;
-extern unsigned int lemonade_scan_interval;
 
 static inline struct lemonade_net *lemonade_pernet(const struct net *net)
 {
@@ -104,7 +109,16 @@ static inline void lemonade_count(struct lemonade_net *ln, int attr,
 	this_cpu_add(ln->stats->cnt[LEMONADE_STAT(attr)], n);
 }
 
+/* Run the netns's background work (floor.c) after @delay jiffies. */
+static inline void lemonade_scan_kick(struct lemonade_net *ln,
+				      unsigned long delay)
+{
+	if (!test_bit(LEMONADE_F_DYING, &ln->flags))
+		mod_delayed_work(system_wq, &ln->scan, delay);
+}
+
 /* config.c */
+struct nf_conn;
 struct lemonade_cfg *lemonade_cfg_default(void);
 enum lemonade_part {
 	LEMONADE_PART_ICMP_V4,
@@ -118,89 +132,10 @@ int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg *old,
 		       bool force, const char **msg, enum lemonade_part *what);
 const struct lemonade_port *lemonade_cfg_find(const struct lemonade_cfg *cfg,
 					      u16 port, unsigned int *idx);
+const struct lemonade_pin *lemonade_cfg_pin(const struct lemonade_cfg *cfg,
+					    const struct nf_conn *ct);
 void lemonade_cfg_replace(struct lemonade_net *ln, struct lemonade_cfg *cfg);
 void lemonade_stats_read(struct lemonade_net *ln, u64 *out);
 int lemonade_params_check(void);
-
-/* timeout.c */
-int lemonade_hooks_register(struct net *net);
-void lemonade_hooks_unregister(struct net *net);
-void lemonade_scan_work(struct work_struct *work);
-void lemonade_scan_kick(struct lemonade_net *ln, unsigned long delay);
-void lemonade_release_flows(struct lemonade_net *ln);
-
-/* timeout.c: the pin of a flow on a listed port, NULL if not listed */
-struct nf_conn;
-const struct lemonade_pin *lemonade_flow_pin(const struct lemonade_cfg *cfg,
-					     const struct nf_conn *ct);
-
-/* icmp.c */
-struct sk_buff;
-struct nf_hook_state;
-unsigned int lemonade_icmp(struct lemonade_net *ln,
-			   const struct lemonade_cfg *cfg, struct sk_buff *skb,
-			   struct nf_conn *ct, int ctinfo,
-			   const struct nf_hook_state *state);
-
-/* offload.c */
-bool lemonade_flow_mark(struct nf_conn *ct, u8 proto);
-bool lemonade_flow_is_ours(const struct nf_conn *ct);
-
-/* guard.c */
-void lemonade_guard_init_flow(struct nf_conn *ct, u8 proto);
-void lemonade_guard_destroy(struct nf_conn *ct);
-void lemonade_guard_exit(void);
-u8 lemonade_guard_status(const struct nf_conn *ct, u32 *inspected);
-unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
-				    const struct lemonade_cfg *cfg,
-				    struct sk_buff *skb, struct nf_conn *ct,
-				    enum ip_conntrack_info ctinfo,
-				    const struct nf_hook_state *state);
-unsigned int lemonade_guard_egress(struct lemonade_net *ln,
-				   const struct lemonade_cfg *cfg,
-				   struct sk_buff *skb, struct nf_conn *ct,
-				   enum ip_conntrack_info ctinfo,
-				   const struct nf_hook_state *state);
-int lemonade_offload_init(void);
-void lemonade_offload_exit(void);
-
-/* netlink.c */
-struct genl_family;
-extern struct genl_family lemonade_family;
-int lemonade_genl_init(void);
-void lemonade_genl_exit(void);
-
-/* flows.c: one covered flow, as LEMONADE_A_FLOW reports it */
-struct lemonade_flow {
-	union nf_inet_addr saddr, daddr;
-	u16 sport, dport;	/* original direction */
-	u16 port;		/* the listed port it matched */
-	u8 family;		/* AF_INET, AF_INET6 */
-	u8 tcp_state;
-	bool marked;
-	u8 guard;		/* enum lemonade_guard_status */
-	u32 inspected;		/* guard: negotiation bytes parsed */
-	u32 remaining;		/* seconds until it expires if idle */
-	u32 timeout;		/* floor in seconds, 0 = unlimited */
-	u32 id;
-};
-
-struct netlink_callback;
-void lemonade_flow_fill(struct lemonade_flow *f, const struct lemonade_cfg *cfg,
-			const struct nf_conn *ct, const struct lemonade_pin *pin);
-int lemonade_put_flow(struct sk_buff *msg, const struct lemonade_flow *f);
-int lemonade_flows_start(struct netlink_callback *cb);
-int lemonade_flows_dump(struct sk_buff *skb, struct netlink_callback *cb);
-int lemonade_flows_done(struct netlink_callback *cb);
-
-/* events.c: may be called from hooks; they do not sleep */
-void lemonade_event_icmp(struct lemonade_net *ln,
-			 const struct lemonade_cfg *cfg,
-			 const struct nf_conn *ct, u8 kind, u8 type, u8 code);
-void lemonade_event_flow(struct lemonade_net *ln,
-			 const struct lemonade_cfg *cfg,
-			 const struct nf_conn *ct, u8 kind,
-			 const char *keyword);
-void lemonade_event_released(struct lemonade_net *ln, unsigned int count);
 
 #endif /* _LEMONADE_H */

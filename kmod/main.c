@@ -5,17 +5,15 @@
  * Module entry points and the per-netns lifecycle.
  */
 #include "lemonade.h"
+#include "floor.h"
+#include "flow.h"
+#include "hooks.h"
+#include "netlink.h"
 
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
-
-unsigned int lemonade_net_id __read_mostly;
-
-unsigned int lemonade_scan_interval = 600;
-module_param_named(scan_interval, lemonade_scan_interval, uint, 0644);
-MODULE_PARM_DESC(scan_interval, "Seconds between re-arm scans of unlimited flows (default 600)");
 
 static int __net_init lemonade_net_init(struct net *net)
 {
@@ -26,7 +24,7 @@ static int __net_init lemonade_net_init(struct net *net)
 	ln->net = net;
 	ln->pressure_after = jiffies;
 	mutex_init(&ln->lock);
-	INIT_DELAYED_WORK(&ln->scan, lemonade_scan_work);
+	INIT_DELAYED_WORK(&ln->scan, lemonade_floor_work);
 	ln->stats = alloc_percpu(struct lemonade_stats);
 	if (!ln->stats)
 		return -ENOMEM;
@@ -61,7 +59,7 @@ static void __net_exit lemonade_net_exit(struct net *net)
 	cancel_delayed_work_sync(&ln->scan);
 	/* a live netns (rmmod) keeps its flows: give them back */
 	if (check_net(net))
-		lemonade_release_flows(ln);
+		lemonade_floor_release(ln);
 	/* hooks are gone and netlink cannot reach a dying netns */
 	kfree(rcu_dereference_protected(ln->cfg, true));
 	free_percpu(ln->stats);
@@ -81,12 +79,12 @@ static int __init lemonade_init(void)
 	err = lemonade_params_check();
 	if (err)
 		return err;
-	err = lemonade_offload_init();
+	err = lemonade_flow_init();
 	if (err)
 		return err;
 	err = register_pernet_subsys(&lemonade_net_ops);
 	if (err)
-		goto err_offload;
+		goto err_flow;
 	err = lemonade_genl_init();
 	if (err)
 		goto err_pernet;
@@ -95,8 +93,8 @@ static int __init lemonade_init(void)
 
 err_pernet:
 	unregister_pernet_subsys(&lemonade_net_ops);
-err_offload:
-	lemonade_offload_exit();
+err_flow:
+	lemonade_flow_exit();
 	return err;
 }
 
@@ -104,7 +102,7 @@ static void __exit lemonade_exit(void)
 {
 	lemonade_genl_exit();
 	unregister_pernet_subsys(&lemonade_net_ops);
-	lemonade_offload_exit();
+	lemonade_flow_exit();
 	/* kfree_rcu of replaced configs must finish before the text goes */
 	rcu_barrier();
 	pr_info("nf_lemonade unloaded\n");

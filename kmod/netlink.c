@@ -4,12 +4,18 @@
  * uapi/linux/lemonade.h for the ABI in prose).
  */
 #include "lemonade.h"
+#include "events.h"
+#include "flows.h"
+#include "netlink.h"
 #include "compat/compat.h"
 
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
+static struct genl_family lemonade_family;
 
 static const struct nla_policy port_policy[LEMONADE_PORT_A_MAX + 1] = {
 	[LEMONADE_PORT_A_PORT]		= NLA_POLICY_MIN(NLA_U16, 1),
@@ -117,7 +123,7 @@ static int lemonade_get_config(struct sk_buff *skb, struct genl_info *info)
 		return -ENOMEM;
 	mutex_lock(&ln->lock);
 	err = put_config(msg, rcu_dereference_protected(ln->cfg,
-					lockdep_is_held(&ln->lock)));
+							lockdep_is_held(&ln->lock)));
 	mutex_unlock(&ln->lock);
 	if (err) {
 		nlmsg_free(msg);
@@ -367,6 +373,56 @@ static int lemonade_reset_stats(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
+/* A flows dump: the snapshot in cb->args[0], the next flow in cb->args[1]. */
+static int lemonade_flows_start(struct netlink_callback *cb)
+{
+	const struct nlattr *attr;
+	struct lemonade_flow_list *d;
+	u16 port = 0;
+	int err;
+
+	/* the core has validated the request against the op's policy */
+	attr = nlmsg_find_attr(cb->nlh, GENL_HDRLEN, LEMONADE_A_FILTER_PORT);
+	if (attr)
+		port = nla_get_u16(attr);
+	d = lemonade_flows_collect(sock_net(cb->skb->sk), port, cb->extack, &err);
+	if (!d)
+		return err;
+	cb->args[0] = (long)d;
+	cb->args[1] = 0;
+	return 0;
+}
+
+static int lemonade_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	const struct lemonade_flow_list *d = (const void *)cb->args[0];
+	unsigned int i;
+	void *hdr;
+
+	for (i = cb->args[1]; i < d->n; i++) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &lemonade_family,
+				  NLM_F_MULTI, LEMONADE_CMD_GET_FLOWS);
+		if (!hdr)
+			break;
+		if (lemonade_put_flow(skb, &d->flows[i])) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+	}
+	cb->args[1] = i;
+	/* an empty skb ends the dump */
+	return skb->len;
+}
+
+static int lemonade_flows_done(struct netlink_callback *cb)
+{
+	kvfree((void *)cb->args[0]);
+	cb->args[0] = 0;
+	return 0;
+}
+
 static const struct genl_ops lemonade_genl_ops[] = {
 	{
 		.cmd	= LEMONADE_CMD_GET_CONFIG,
@@ -425,7 +481,7 @@ static const struct genl_multicast_group lemonade_mcgrps[] = {
 	{ .name = LEMONADE_MCGRP_EVENTS, LEMONADE_MCGRP_ADMIN },
 };
 
-struct genl_family lemonade_family __ro_after_init = {
+static struct genl_family lemonade_family __ro_after_init = {
 	.name		= LEMONADE_GENL_NAME,
 	.version	= LEMONADE_GENL_VERSION,
 	.maxattr	= LEMONADE_A_MAX,
@@ -439,6 +495,7 @@ struct genl_family lemonade_family __ro_after_init = {
 
 int __init lemonade_genl_init(void)
 {
+	lemonade_events_init(&lemonade_family);
 	return genl_register_family(&lemonade_family);
 }
 

@@ -83,8 +83,8 @@ struct lp_out {
 
 struct lp_word {
 	const char *s;
-	uint8_t len;
-	uint8_t val;
+	u8 len;
+	u8 val;
 };
 
 /* Response words of the IMAP/ACAP server; bit i of match is entry i. */
@@ -136,32 +136,32 @@ static inline bool lp_client(const struct lp_state *s)
 	return s->pd & 4;
 }
 
-static inline uint8_t lp_upper(uint8_t c)
+static inline u8 lp_upper(u8 c)
 {
 	return c >= 'a' && c <= 'z' ? c - ('a' - 'A') : c;
 }
 
-static inline bool lp_digit(uint8_t c)
+static inline bool lp_digit(u8 c)
 {
 	return c >= '0' && c <= '9';
 }
 
 /* Token delimiters common to every state. */
-static inline bool lp_sep(uint8_t c)
+static inline bool lp_sep(u8 c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 /* Garbage: control bytes other than TAB, CR and LF. */
-static inline bool lp_ctl(uint8_t c)
+static inline bool lp_ctl(u8 c)
 {
 	return (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f;
 }
 
 /* Report an event, unless the parser has stopped (even from a callback). */
 static void lp_emit(const struct lp_state *s, const struct lp_out *o,
-		    uint8_t type, uint32_t off, uint32_t len, uint8_t cmd,
-		    uint8_t flags, uint8_t reason, uint32_t tag)
+		    u8 type, u32 off, u32 len, u8 cmd,
+		    u8 flags, u8 reason, u32 tag)
 {
 	struct lp_event ev;
 
@@ -178,7 +178,7 @@ static void lp_emit(const struct lp_state *s, const struct lp_out *o,
 }
 
 static void lp_finish(struct lp_state *s, const struct lp_out *o,
-		      uint8_t reason)
+		      u8 reason)
 {
 	lp_emit(s, o, LP_EV_DONE, s->off, 0, LP_CMD_NONE, 0, reason, 0);
 	s->flags |= LPF_DONE;
@@ -202,10 +202,10 @@ static const struct lp_word *lp_verbs(const struct lp_state *s,
 }
 
 static void lp_word_byte(struct lp_state *s, const struct lp_word *tbl,
-			 unsigned int n, uint8_t c)
+			 unsigned int n, u8 c)
 {
 	unsigned int i, pos = s->tok;
-	uint8_t m = s->match;
+	u8 m = s->match;
 
 	c = lp_upper(c);
 	for (i = 0; i < n; i++)
@@ -228,7 +228,7 @@ static int lp_word_end(const struct lp_state *s, const struct lp_word *tbl,
 	return -1;
 }
 
-static inline void lp_word_start(struct lp_state *s, uint8_t mask)
+static inline void lp_word_start(struct lp_state *s, u8 mask)
 {
 	s->match = mask;
 	s->tok = 0;
@@ -241,10 +241,10 @@ static inline void lp_kw_start(struct lp_state *s)
 }
 
 /* One byte of a keyword, at position tok. */
-static void lp_kw_byte(struct lp_state *s, uint8_t c)
+static void lp_kw_byte(struct lp_state *s, u8 c)
 {
 	unsigned int i = s->tok;
-	uint8_t m = s->kwm, u = lp_upper(c);
+	u8 m = s->kwm, u = lp_upper(c);
 
 	if ((m & KM_STARTTLS) && (i >= 8 || u != "STARTTLS"[i]))
 		m &= ~KM_STARTTLS;
@@ -271,10 +271,10 @@ static void lp_kw_byte(struct lp_state *s, uint8_t c)
  * The keyword ended before the byte at pos: report it (unless empty or a
  * literal marker) and return its LP_KW_* flags.
  */
-static uint8_t lp_kw_end(struct lp_state *s, const struct lp_out *o,
-			 uint32_t pos, uint8_t extra)
+static u8 lp_kw_end(struct lp_state *s, const struct lp_out *o,
+		    u32 pos, u8 extra)
 {
-	uint8_t m = s->kwm, f = extra;
+	u8 m = s->kwm, f = extra;
 
 	if (!s->tok || (m & KM_BRACE))
 		return 0;
@@ -294,7 +294,7 @@ static uint8_t lp_kw_end(struct lp_state *s, const struct lp_out *o,
 	return f;
 }
 
-static inline uint32_t lp_fnv(uint32_t h, uint8_t c)
+static inline u32 lp_fnv(u32 h, u8 c)
 {
 	return (h ^ c) * LP_FNV_PRIME;
 }
@@ -307,9 +307,9 @@ static inline void lp_malformed(struct lp_state *s)
 
 /* SMTP, server direction: one byte other than the line's LF handling. */
 static void lp_smtp_server(struct lp_state *s, const struct lp_out *o,
-			   uint32_t pos, uint8_t c)
+			   u32 pos, u8 c)
 {
-	uint8_t f;
+	u8 f;
 
 	switch (s->st) {
 	case S_BOL:
@@ -373,7 +373,7 @@ static void lp_smtp_server(struct lp_state *s, const struct lp_out *o,
 }
 
 /* After the response word of an IMAP/ACAP server line. */
-static void lp_resp_word(struct lp_state *s, uint8_t c, bool tagged)
+static void lp_resp_word(struct lp_state *s, u8 c, bool tagged)
 {
 	int w = lp_word_end(s, lp_resp_words, LP_NWORDS(lp_resp_words));
 
@@ -405,7 +405,7 @@ static void lp_resp_word(struct lp_state *s, uint8_t c, bool tagged)
 }
 
 /* ACAP greeting lists, S_AVAL: the byte c outside a token. */
-static void lp_acap_val(struct lp_state *s, uint8_t c)
+static void lp_acap_val(struct lp_state *s, u8 c)
 {
 	switch (c) {
 	case '"':
@@ -428,7 +428,7 @@ static void lp_acap_val(struct lp_state *s, uint8_t c)
 }
 
 /* IMAP/ACAP server: a byte of the tag (hash in acc) or its end. */
-static void lp_server_tag(struct lp_state *s, uint8_t c)
+static void lp_server_tag(struct lp_state *s, u8 c)
 {
 	if (c != ' ') {
 		if (lp_sep(c))
@@ -446,7 +446,7 @@ static void lp_server_tag(struct lp_state *s, uint8_t c)
 
 /* IMAP and ACAP, server direction. */
 static void lp_imap_server(struct lp_state *s, const struct lp_out *o,
-			   uint32_t pos, uint8_t c)
+			   u32 pos, u8 c)
 {
 	switch (s->st) {
 	case S_BOL:
@@ -559,7 +559,7 @@ static void lp_imap_server(struct lp_state *s, const struct lp_out *o,
 
 /* The verb is known (c follows it): report COMMAND_START. */
 static void lp_cmd_start(struct lp_state *s, const struct lp_out *o,
-			 uint32_t pos, uint8_t cmd)
+			 u32 pos, u8 cmd)
 {
 	s->match = cmd;
 	s->tok = 0;	/* bytes of the command before this line */
@@ -571,7 +571,7 @@ static void lp_cmd_start(struct lp_state *s, const struct lp_out *o,
 
 /* Client: a byte of the verb, or the byte after it. */
 static void lp_verb_byte(struct lp_state *s, const struct lp_out *o,
-			 uint32_t pos, uint8_t c)
+			 u32 pos, u8 c)
 {
 	unsigned int n;
 	const struct lp_word *tbl = lp_verbs(s, &n);
@@ -596,7 +596,7 @@ static void lp_verb_start(struct lp_state *s)
 
 /* IMAP/ACAP client: a byte of the tag, or the byte after it. */
 static void lp_client_tag(struct lp_state *s, const struct lp_out *o,
-			  uint32_t pos, uint8_t c)
+			  u32 pos, u8 c)
 {
 	if (!lp_sep(c)) {
 		s->acc = lp_fnv(s->acc, c);
@@ -611,7 +611,7 @@ static void lp_client_tag(struct lp_state *s, const struct lp_out *o,
 
 /* Client direction, every protocol. */
 static void lp_client_byte(struct lp_state *s, const struct lp_out *o,
-			   uint32_t pos, uint8_t c)
+			   u32 pos, u8 c)
 {
 	switch (s->st) {
 	case S_BOL:
@@ -636,11 +636,11 @@ static void lp_client_byte(struct lp_state *s, const struct lp_out *o,
 	}
 }
 
-static void lp_eol(struct lp_state *s, const struct lp_out *o, uint32_t pos)
+static void lp_eol(struct lp_state *s, const struct lp_out *o, u32 pos)
 {
-	uint32_t start = pos - s->col;
-	uint16_t fl = s->flags;
-	uint8_t cmd = LP_CMD_NONE;
+	u32 start = pos - s->col;
+	u16 fl = s->flags;
+	u8 cmd = LP_CMD_NONE;
 
 	if (lp_client(s)) {
 		/* the LF has ended the tag and the verb */
@@ -688,7 +688,7 @@ static void lp_eol(struct lp_state *s, const struct lp_out *o, uint32_t pos)
 }
 
 /* IMAP/ACAP: watch for "{n}", "{n+}" at the end of a line. */
-static void lp_lit_byte(struct lp_state *s, uint8_t c)
+static void lp_lit_byte(struct lp_state *s, u8 c)
 {
 	switch (c) {
 	case '{':
@@ -719,7 +719,7 @@ static void lp_lit_byte(struct lp_state *s, uint8_t c)
 }
 
 static void lp_dispatch(struct lp_state *s, const struct lp_out *o,
-			uint32_t pos, uint8_t c)
+			u32 pos, u8 c)
 {
 	if (lp_client(s))
 		lp_client_byte(s, o, pos, c);
@@ -730,15 +730,15 @@ static void lp_dispatch(struct lp_state *s, const struct lp_out *o,
 }
 
 /* States in which a literal may be announced (after the tag). */
-static inline bool lp_lit_state(uint8_t st)
+static inline bool lp_lit_state(u8 st)
 {
 	return st != S_BOL && st != S_TAG && st != S_STAR;
 }
 
 /* One byte; returns false if it was not consumed (the parser stopped). */
-static bool lp_byte(struct lp_state *s, const struct lp_out *o, uint8_t c)
+static bool lp_byte(struct lp_state *s, const struct lp_out *o, u8 c)
 {
-	uint32_t pos = s->off, t;
+	u32 pos = s->off, t;
 	unsigned int max;
 
 	if (c == '\n') {
@@ -796,7 +796,7 @@ void lp_init(struct lp_state *st, enum lp_proto proto, enum lp_dir dir)
 	st->pd = (proto & 3) | (dir == LP_CLIENT ? 4 : 0);
 }
 
-size_t lp_feed(struct lp_state *st, const uint8_t *data, size_t len,
+size_t lp_feed(struct lp_state *st, const u8 *data, size_t len,
 	       lp_event_fn cb, void *ctx)
 {
 	const struct lp_out o = { cb, ctx };

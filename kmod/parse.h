@@ -126,11 +126,16 @@
 #define _LEMONADE_PARSE_H
 
 #ifdef __KERNEL__
+#include <linux/build_bug.h>
 #include <linux/types.h>
 #else
+#include <assert.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <stdbool.h>
+typedef __UINT8_TYPE__ u8;
+typedef __UINT16_TYPE__ u16;
+typedef __UINT32_TYPE__ u32;
 #endif
 
 #define LP_BUDGET		8192	/* bytes parsed per direction */
@@ -185,13 +190,13 @@ enum lp_done_reason {
 };
 
 struct lp_event {
-	uint32_t off;		/* stream offset of the span's first byte */
-	uint32_t len;		/* span length (0 for LP_EV_DONE) */
-	uint32_t tag;		/* COMMAND*: IMAP/ACAP tag hash, SMTP 0 */
-	uint8_t type;		/* enum lp_ev_type */
-	uint8_t cmd;		/* COMMAND*: enum lp_cmd */
-	uint8_t flags;		/* KEYWORD: LP_KW_* */
-	uint8_t reason;		/* DONE: enum lp_done_reason */
+	u32 off;		/* stream offset of the span's first byte */
+	u32 len;		/* span length (0 for LP_EV_DONE) */
+	u32 tag;		/* COMMAND*: IMAP/ACAP tag hash, SMTP 0 */
+	u8 type;		/* enum lp_ev_type */
+	u8 cmd;		/* COMMAND*: enum lp_cmd */
+	u8 flags;		/* KEYWORD: LP_KW_* */
+	u8 reason;		/* DONE: enum lp_done_reason */
 };
 
 typedef void (*lp_event_fn)(void *ctx, const struct lp_event *ev);
@@ -201,31 +206,31 @@ typedef void (*lp_event_fn)(void *ctx, const struct lp_event *ev);
  * physical line, "response"/"command" the logical one (with literals).
  */
 struct lp_state {
-	uint32_t off;		/* stream offset of the next byte */
-	uint32_t tag;		/* client: tag hash of the current command;
+	u32 off;		/* stream offset of the next byte */
+	u32 tag;		/* client: tag hash of the current command;
 				 * server: tag hash of the pending STARTTLS
 				 */
-	uint32_t acc;		/* tag hash being read, literal length,
+	u32 acc;		/* tag hash being read, literal length,
 				 * SMTP reply code
 				 */
-	uint16_t col;		/* bytes of the line before the next byte */
-	uint16_t tok;		/* bytes of the current token; client after
+	u16 col;		/* bytes of the line before the next byte */
+	u16 tok;		/* bytes of the current token; client after
 				 * the verb: bytes of the command before
 				 * this line
 				 */
-	uint16_t flags;		/* LPF_* in parse.c */
-	uint8_t pd;		/* protocol | direction << 2 */
-	uint8_t st;		/* line state */
-	uint8_t match;		/* words still matching; client after the
+	u16 flags;		/* LPF_* in parse.c */
+	u8 pd;		/* protocol | direction << 2 */
+	u8 st;		/* line state */
+	u8 match;		/* words still matching; client after the
 				 * verb: enum lp_cmd; ACAP lists: depth
 				 */
-	uint8_t kwm;		/* keyword matchers still alive */
-	uint8_t lit;		/* literal marker detector */
-	uint8_t garbage;	/* garbage points */
+	u8 kwm;		/* keyword matchers still alive */
+	u8 lit;		/* literal marker detector */
+	u8 garbage;	/* garbage points */
 };
 
-_Static_assert(sizeof(struct lp_state) == LP_STATE_SIZE,
-	       "struct lp_state must stay LP_STATE_SIZE bytes");
+static_assert(sizeof(struct lp_state) == LP_STATE_SIZE,
+	      "struct lp_state must stay LP_STATE_SIZE bytes");
 
 void lp_init(struct lp_state *st, enum lp_proto proto, enum lp_dir dir);
 
@@ -234,7 +239,7 @@ void lp_init(struct lp_state *st, enum lp_proto proto, enum lp_dir dir);
  * (cb may be NULL). Returns the bytes consumed: len, or fewer when the
  * parser stopped (LP_EV_DONE or lp_stop()) within them; 0 once stopped.
  */
-size_t lp_feed(struct lp_state *st, const uint8_t *data, size_t len,
+size_t lp_feed(struct lp_state *st, const u8 *data, size_t len,
 	       lp_event_fn cb, void *ctx);
 
 /* See "Linking the directions" above; server is the server-side state. */
@@ -254,7 +259,7 @@ void lp_stop(struct lp_state *st);
 bool lp_done(const struct lp_state *st);
 
 /* Stream offset of the next byte lp_feed() expects. */
-static inline uint32_t lp_offset(const struct lp_state *st)
+static inline u32 lp_offset(const struct lp_state *st)
 {
 	return st->off;
 }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# make style: the kernel's checkpatch.pl over the module sources. The
+# make style: the kernel's checkpatch.pl --strict over the module sources. The
 # script comes from Debian's linux-source-6.1 package (downloaded once
 # into the cache, never installed).
 set -eu
@@ -21,6 +21,6 @@ if [ ! -f "$CACHE/checkpatch.pl" ]; then
 fi
 files=$(ls kmod/*.c kmod/*.h kmod/compat/*.h uapi/linux/*.h | grep -v '\.mod\.c$')
 # shellcheck disable=SC2086
-perl "$CACHE/checkpatch.pl" --no-tree -f --terse --show-types \
+perl "$CACHE/checkpatch.pl" --no-tree -f --terse --strict --show-types \
 	--ignore FILE_PATH_CHANGES $files
 echo "checkpatch: clean ($(echo $files | wc -w) files)"

@@ -23,7 +23,7 @@ modprobe nf_conntrack
 if [ $# -eq 0 ]; then
 	set -- $(cd "$HERE" && ls *.sh | grep -v -e '^lib.sh$' -e '^guest.sh$' \
 		-e '^run.sh$' -e '^demo.sh$' -e '^demo-guest.sh$' -e '^checkpatch.sh$' -e '^install-deps.sh$' \
-		-e '^matrix.sh$')
+		-e '^matrix.sh$' -e '^callgraph.sh$')
 fi
 echo "TAP version 13"
 echo "1..$#"

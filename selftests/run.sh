@@ -41,7 +41,8 @@ echo "# guest kernel $KVER"
 step "module builds for $KVER without warnings" \
 	sh -c "make -s kmod KVER=$KVER 2>&1 | tee build-kmod.log; ! grep -q -e warning -e error build-kmod.log && test -f kmod/nf_lemonade.ko"
 rm -f build-kmod.log
-step "checkpatch clean (kernel coding style)" "$HERE/checkpatch.sh"
+step "checkpatch --strict clean (kernel coding style)" "$HERE/checkpatch.sh"
+step "no call or include circle among kmod/*.c (design.rst)" "$HERE/callgraph.sh" -q
 step "lemonctl builds with -Werror and sanitizers" make -s -C tool SANITIZE=1
 # Debian packages for pkg_deb.sh (build/deb/, and the next version in
 # build/deb/upgrade/): a build failure is a failed step, and pkg_deb.sh

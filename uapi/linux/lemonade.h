@@ -170,6 +170,7 @@ enum lemonade_cmd {
 	LEMONADE_CMD_EVENT,
 	__LEMONADE_CMD_MAX
 };
+
 #define LEMONADE_CMD_MAX (__LEMONADE_CMD_MAX - 1)
 
 enum lemonade_attr {
@@ -199,6 +200,7 @@ enum lemonade_attr {
 	LEMONADE_A_EVENT_KEYWORD,
 	__LEMONADE_A_MAX
 };
+
 #define LEMONADE_A_MAX (__LEMONADE_A_MAX - 1)
 
 enum lemonade_port_attr {
@@ -208,6 +210,7 @@ enum lemonade_port_attr {
 	LEMONADE_PORT_A_TIMEOUT,
 	__LEMONADE_PORT_A_MAX
 };
+
 #define LEMONADE_PORT_A_MAX (__LEMONADE_PORT_A_MAX - 1)
 
 enum lemonade_proto {
@@ -217,6 +220,7 @@ enum lemonade_proto {
 	LEMONADE_PROTO_ACAP,
 	__LEMONADE_PROTO_MAX
 };
+
 #define LEMONADE_PROTO_MAX (__LEMONADE_PROTO_MAX - 1)
 
 enum lemonade_icmp_policy {
@@ -224,6 +228,7 @@ enum lemonade_icmp_policy {
 	LEMONADE_ICMP_PASS,	/* count only */
 	__LEMONADE_ICMP_POLICY_MAX
 };
+
 #define LEMONADE_ICMP_POLICY_MAX (__LEMONADE_ICMP_POLICY_MAX - 1)
 
 enum lemonade_icmp_states {
@@ -231,6 +236,7 @@ enum lemonade_icmp_states {
 	LEMONADE_ICMP_ALL,		/* every TCP state, SYN_SENT included */
 	__LEMONADE_ICMP_STATES_MAX
 };
+
 #define LEMONADE_ICMP_STATES_MAX (__LEMONADE_ICMP_STATES_MAX - 1)
 
 #define LEMONADE_ICMP_V4_FRAG_NEEDED	4
@@ -242,6 +248,7 @@ enum lemonade_guard_policy {
 	LEMONADE_GUARD_OFF,	/* do not inspect */
 	__LEMONADE_GUARD_POLICY_MAX
 };
+
 #define LEMONADE_GUARD_POLICY_MAX (__LEMONADE_GUARD_POLICY_MAX - 1)
 
 /* Guard status of a flow (LEMONADE_FLOW_A_GUARD). */
@@ -253,6 +260,7 @@ enum lemonade_guard_status {
 	LEMONADE_GUARD_S_RESET,		/* the guard reset the connection */
 	__LEMONADE_GUARD_S_MAX
 };
+
 #define LEMONADE_GUARD_S_MAX (__LEMONADE_GUARD_S_MAX - 1)
 
 #define LEMONADE_MCGRP_EVENTS		"events"
@@ -268,6 +276,7 @@ enum lemonade_event {
 	LEMONADE_EVENT_PARTIAL_BLOCK,	/* a client command never left */
 	__LEMONADE_EVENT_MAX
 };
+
 #define LEMONADE_EVENT_MAX (__LEMONADE_EVENT_MAX - 1)
 
 enum lemonade_flow_attr {
@@ -287,6 +296,7 @@ enum lemonade_flow_attr {
 	LEMONADE_FLOW_A_GUARD_INSPECTED,
 	__LEMONADE_FLOW_A_MAX
 };
+
 #define LEMONADE_FLOW_A_MAX (__LEMONADE_FLOW_A_MAX - 1)
 
 /*
@@ -340,6 +350,7 @@ enum lemonade_stat_attr {
 	LEMONADE_STAT_A_GUARD_SKIPPED,
 	__LEMONADE_STAT_A_MAX
 };
+
 #define LEMONADE_STAT_A_MAX (__LEMONADE_STAT_A_MAX - 1)
 #define LEMONADE_STAT_A_FIRST LEMONADE_STAT_A_PINNED
 

@@ -4,9 +4,9 @@
  *
  * Conntrack refreshes ct->timeout on every in-window packet from its own
  * tables (or an nft ct timeout policy), including the 5-minute UNACK and
- * RETRANS shortcuts. A hook right after conntrack raises the timeout of an
- * ESTABLISHED flow on a listed port back to the floor; a second hook just
- * before confirmation catches anything in between that lowered it again.
+ * RETRANS shortcuts. Right after conntrack (hooks.c) the timeout of an
+ * ESTABLISHED flow on a listed port is raised back to the floor; just
+ * before confirmation anything in between that lowered it is caught.
  * A timeout longer than the floor is never shortened. Flows that existed
  * before the module was loaded are covered from their next packet.
  *
@@ -14,13 +14,12 @@
  * maximum runs out and, when the table passes its high-water mark,
  * recycles the longest-idle listed flows down to the low-water mark.
  */
-#include "lemonade.h"
+#include "floor.h"
+#include "events.h"
 #include "compat/compat.h"
 
 #include <linux/module.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter_ipv4.h>
-#include <linux/netfilter_ipv6.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
@@ -29,25 +28,9 @@
 #include <net/netfilter/nf_conntrack_l4proto.h>
 #include <net/netfilter/nf_conntrack_timeout.h>
 
-/*
- * The listed port of a flow: the server port as the client addressed it,
- * or as the server sees it after DNAT. Returns the pin to apply, or NULL.
- */
-const struct lemonade_pin *lemonade_flow_pin(const struct lemonade_cfg *cfg,
-					     const struct nf_conn *ct)
-{
-	const struct nf_conntrack_tuple *o, *r;
-	unsigned int idx;
-
-	o = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	if (lemonade_cfg_find(cfg, ntohs(o->dst.u.tcp.port), &idx))
-		return &cfg->pins[idx];
-	r = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
-	if (r->src.u.tcp.port != o->dst.u.tcp.port &&
-	    lemonade_cfg_find(cfg, ntohs(r->src.u.tcp.port), &idx))
-		return &cfg->pins[idx];
-	return NULL;
-}
+static unsigned int lemonade_scan_interval = 600;
+module_param_named(scan_interval, lemonade_scan_interval, uint, 0644);
+MODULE_PARM_DESC(scan_interval, "Seconds between re-arm scans of unlimited flows (default 600)");
 
 static bool flow_established(const struct nf_conn *ct)
 {
@@ -72,8 +55,9 @@ static bool apply_pin(struct nf_conn *ct, const struct lemonade_pin *pin)
 	return true;
 }
 
-static void check_pressure(struct lemonade_net *ln,
-			   const struct lemonade_cfg *cfg)
+/* A new entry was created: past the high-water mark, start a pass. */
+void lemonade_floor_new_flow(struct lemonade_net *ln,
+			     const struct lemonade_cfg *cfg)
 {
 	unsigned int max = READ_ONCE(nf_conntrack_max);
 
@@ -89,133 +73,17 @@ static void check_pressure(struct lemonade_net *ln,
 	}
 }
 
-static unsigned int lemonade_hook(void *priv, struct sk_buff *skb,
-				  const struct nf_hook_state *state)
+/* A packet of @ct crossed a hook: keep a listed ESTABLISHED flow pinned. */
+void lemonade_floor(struct lemonade_net *ln, const struct lemonade_cfg *cfg,
+		    struct nf_conn *ct)
 {
-	struct lemonade_net *ln = lemonade_pernet(state->net);
-	const struct lemonade_cfg *cfg;
 	const struct lemonade_pin *pin;
-	enum ip_conntrack_info ctinfo;
-	struct nf_conn *ct;
 
-	ct = nf_ct_get(skb, &ctinfo);
-	if (!ct)
-		return NF_ACCEPT;
-	cfg = rcu_dereference(ln->cfg);
-	if (unlikely(!cfg || !cfg->enabled))
-		return NF_ACCEPT;
-	if (ctinfo == IP_CT_NEW && !nf_ct_is_confirmed(ct)) {
-		check_pressure(ln, cfg);
-		pin = nf_ct_protonum(ct) == IPPROTO_TCP ?
-		      lemonade_flow_pin(cfg, ct) : NULL;
-		if (pin && lemonade_flow_mark(ct, cfg->ports[pin - cfg->pins].proto))
-			lemonade_count(ln, LEMONADE_STAT_A_MARKED, 1);
-	}
-	/* ICMP errors are RELATED to the flow they quote: never a refresh */
-	if (ctinfo == IP_CT_RELATED || ctinfo == IP_CT_RELATED_REPLY)
-		return lemonade_icmp(ln, cfg, skb, ct, ctinfo, state);
-	if (test_bit(IPS_HELPER_BIT, &ct->status) &&
-	    nf_ct_protonum(ct) == IPPROTO_TCP) {
-		unsigned int verdict;
-
-		if (state->hook == NF_INET_PRE_ROUTING ||
-		    state->hook == NF_INET_LOCAL_OUT)
-			verdict = lemonade_guard_ingress(ln, cfg, skb, ct, ctinfo,
-							 state);
-		else
-			verdict = lemonade_guard_egress(ln, cfg, skb, ct, ctinfo,
-							state);
-		if (verdict != NF_ACCEPT)
-			return verdict;
-	}
 	if (!flow_established(ct))
-		return NF_ACCEPT;
-	pin = lemonade_flow_pin(cfg, ct);
+		return;
+	pin = lemonade_cfg_pin(cfg, ct);
 	if (pin && apply_pin(ct, pin))
 		lemonade_count(ln, LEMONADE_STAT_A_PINNED, 1);
-	return NF_ACCEPT;
-}
-
-/*
- * Right after conntrack on the way in and for locally generated packets;
- * last before conntrack's confirm on the way out (an equal priority would
- * run before confirm anyway, but INT_MAX - 1 says so).
- */
-static const struct nf_hook_ops lemonade_ops[] = {
-	{
-		.hook		= lemonade_hook,
-		.pf		= NFPROTO_IPV4,
-		.hooknum	= NF_INET_PRE_ROUTING,
-		.priority	= NF_IP_PRI_CONNTRACK + 1,
-	},
-	{
-		.hook		= lemonade_hook,
-		.pf		= NFPROTO_IPV4,
-		.hooknum	= NF_INET_LOCAL_OUT,
-		.priority	= NF_IP_PRI_CONNTRACK + 1,
-	},
-	{
-		.hook		= lemonade_hook,
-		.pf		= NFPROTO_IPV4,
-		.hooknum	= NF_INET_POST_ROUTING,
-		.priority	= NF_IP_PRI_CONNTRACK_CONFIRM - 1,
-	},
-	{
-		.hook		= lemonade_hook,
-		.pf		= NFPROTO_IPV4,
-		.hooknum	= NF_INET_LOCAL_IN,
-		.priority	= NF_IP_PRI_CONNTRACK_CONFIRM - 1,
-	},
-	{
-		.hook		= lemonade_hook,
-		.pf		= NFPROTO_IPV6,
-		.hooknum	= NF_INET_PRE_ROUTING,
-		.priority	= NF_IP6_PRI_CONNTRACK + 1,
-	},
-	{
-		.hook		= lemonade_hook,
-		.pf		= NFPROTO_IPV6,
-		.hooknum	= NF_INET_LOCAL_OUT,
-		.priority	= NF_IP6_PRI_CONNTRACK + 1,
-	},
-	{
-		.hook		= lemonade_hook,
-		.pf		= NFPROTO_IPV6,
-		.hooknum	= NF_INET_POST_ROUTING,
-		.priority	= NF_IP6_PRI_LAST - 1,
-	},
-	{
-		/* IPv6 confirms at LAST - 1 on LOCAL_IN */
-		.hook		= lemonade_hook,
-		.pf		= NFPROTO_IPV6,
-		.hooknum	= NF_INET_LOCAL_IN,
-		.priority	= NF_IP6_PRI_LAST - 2,
-	},
-};
-
-int lemonade_hooks_register(struct net *net)
-{
-	int err;
-
-	err = nf_ct_netns_get(net, NFPROTO_INET);
-	if (err)
-		return err;
-	err = nf_register_net_hooks(net, lemonade_ops, ARRAY_SIZE(lemonade_ops));
-	if (err)
-		nf_ct_netns_put(net, NFPROTO_INET);
-	return err;
-}
-
-void lemonade_hooks_unregister(struct net *net)
-{
-	nf_unregister_net_hooks(net, lemonade_ops, ARRAY_SIZE(lemonade_ops));
-	nf_ct_netns_put(net, NFPROTO_INET);
-}
-
-void lemonade_scan_kick(struct lemonade_net *ln, unsigned long delay)
-{
-	if (!test_bit(LEMONADE_F_DYING, &ln->flags))
-		mod_delayed_work(system_wq, &ln->scan, delay);
 }
 
 /* ---- table walks (process context) ---- */
@@ -253,7 +121,7 @@ static const struct lemonade_pin *walk_match(struct nf_conn *ct,
 {
 	if (!net_eq(nf_ct_net(ct), w->net) || !flow_established(ct))
 		return NULL;
-	return lemonade_flow_pin(w->cfg, ct);
+	return lemonade_cfg_pin(w->cfg, ct);
 }
 
 static int collect_idle(struct nf_conn *ct, void *data)
@@ -352,7 +220,7 @@ static struct lemonade_cfg *cfg_snapshot(struct lemonade_net *ln)
 	return cfg;
 }
 
-void lemonade_scan_work(struct work_struct *work)
+void lemonade_floor_work(struct work_struct *work)
 {
 	struct lemonade_net *ln = container_of(to_delayed_work(work),
 					       struct lemonade_net, scan);
@@ -396,7 +264,7 @@ static int release_pinned(struct nf_conn *ct, void *data)
  * The module leaves a live netns (rmmod): hand pinned flows back to
  * conntrack's own timeout so nothing outlives the policy that set it.
  */
-void lemonade_release_flows(struct lemonade_net *ln)
+void lemonade_floor_release(struct lemonade_net *ln)
 {
 	struct lemonade_cfg *cfg = cfg_snapshot(ln);
 	struct walk w = { .net = ln->net };

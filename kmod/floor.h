@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* nf_lemonade: the idle-timeout floor (floor.c). */
+#ifndef _LEMONADE_FLOOR_H
+#define _LEMONADE_FLOOR_H
+
+#include "lemonade.h"
+
+struct nf_conn;
+
+void lemonade_floor(struct lemonade_net *ln, const struct lemonade_cfg *cfg,
+		    struct nf_conn *ct);
+void lemonade_floor_new_flow(struct lemonade_net *ln,
+			     const struct lemonade_cfg *cfg);
+void lemonade_floor_work(struct work_struct *work);
+void lemonade_floor_release(struct lemonade_net *ln);
+
+#endif /* _LEMONADE_FLOOR_H */

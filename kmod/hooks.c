@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nf_lemonade: the data path. The netfilter hooks, one function per role:
+ *
+ *   in   right after conntrack, on the way in (PRE_ROUTING) and for
+ *        locally generated packets (LOCAL_OUT): a new flow on a listed
+ *        port gets its per-flow state, ICMP errors go to the shield, the
+ *        guard records what enters, the floor re-pins;
+ *   out  last before conntrack's confirm (POST_ROUTING, LOCAL_IN): the
+ *        guard compares what leaves, the floor catches anything after
+ *        "in" that lowered the timeout.
+ *
+ * Nothing else registers hooks, and no feature calls another.
+ */
+#include "lemonade.h"
+#include "flow.h"
+#include "floor.h"
+#include "guard.h"
+#include "hooks.h"
+#include "shield.h"
+
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <net/netfilter/nf_conntrack.h>
+
+static unsigned int lemonade_in(void *priv, struct sk_buff *skb,
+				const struct nf_hook_state *state)
+{
+	struct lemonade_net *ln = lemonade_pernet(state->net);
+	const struct lemonade_cfg *cfg;
+	const struct lemonade_pin *pin;
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct;
+
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct)
+		return NF_ACCEPT;
+	cfg = rcu_dereference(ln->cfg);
+	if (unlikely(!cfg || !cfg->enabled))
+		return NF_ACCEPT;
+	if (ctinfo == IP_CT_NEW && !nf_ct_is_confirmed(ct)) {
+		lemonade_floor_new_flow(ln, cfg);
+		pin = nf_ct_protonum(ct) == IPPROTO_TCP ?
+		      lemonade_cfg_pin(cfg, ct) : NULL;
+		if (pin && lemonade_flow_mark(ct, cfg->ports[pin - cfg->pins].proto))
+			lemonade_count(ln, LEMONADE_STAT_A_MARKED, 1);
+	}
+	/* ICMP errors are RELATED to the flow they quote: never a refresh */
+	if (ctinfo == IP_CT_RELATED || ctinfo == IP_CT_RELATED_REPLY)
+		return lemonade_shield(ln, cfg, skb, ct, ctinfo, state);
+	if (test_bit(IPS_HELPER_BIT, &ct->status) &&
+	    nf_ct_protonum(ct) == IPPROTO_TCP) {
+		unsigned int verdict;
+
+		verdict = lemonade_guard_ingress(ln, cfg, skb, ct, ctinfo, state);
+		if (verdict != NF_ACCEPT)
+			return verdict;
+	}
+	lemonade_floor(ln, cfg, ct);
+	return NF_ACCEPT;
+}
+
+static unsigned int lemonade_out(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	struct lemonade_net *ln = lemonade_pernet(state->net);
+	const struct lemonade_cfg *cfg;
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct;
+
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct)
+		return NF_ACCEPT;
+	cfg = rcu_dereference(ln->cfg);
+	if (unlikely(!cfg || !cfg->enabled))
+		return NF_ACCEPT;
+	if (ctinfo == IP_CT_RELATED || ctinfo == IP_CT_RELATED_REPLY)
+		return NF_ACCEPT;
+	if (test_bit(IPS_HELPER_BIT, &ct->status) &&
+	    nf_ct_protonum(ct) == IPPROTO_TCP) {
+		unsigned int verdict;
+
+		verdict = lemonade_guard_egress(ln, cfg, skb, ct, ctinfo, state);
+		if (verdict != NF_ACCEPT)
+			return verdict;
+	}
+	lemonade_floor(ln, cfg, ct);
+	return NF_ACCEPT;
+}
+
+/*
+ * "in" right after conntrack; "out" last before conntrack's confirm (an
+ * equal priority would run before confirm anyway, but INT_MAX - 1 says
+ * so). IPv6 confirms at LAST - 1 on LOCAL_IN, hence LAST - 2 there.
+ */
+static const struct nf_hook_ops lemonade_ops[] = {
+	{
+		.hook		= lemonade_in,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= NF_IP_PRI_CONNTRACK + 1,
+	},
+	{
+		.hook		= lemonade_in,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP_PRI_CONNTRACK + 1,
+	},
+	{
+		.hook		= lemonade_out,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_POST_ROUTING,
+		.priority	= NF_IP_PRI_CONNTRACK_CONFIRM - 1,
+	},
+	{
+		.hook		= lemonade_out,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP_PRI_CONNTRACK_CONFIRM - 1,
+	},
+	{
+		.hook		= lemonade_in,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= NF_IP6_PRI_CONNTRACK + 1,
+	},
+	{
+		.hook		= lemonade_in,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP6_PRI_CONNTRACK + 1,
+	},
+	{
+		.hook		= lemonade_out,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_POST_ROUTING,
+		.priority	= NF_IP6_PRI_LAST - 1,
+	},
+	{
+		.hook		= lemonade_out,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP6_PRI_LAST - 2,
+	},
+};
+
+int lemonade_hooks_register(struct net *net)
+{
+	int err;
+
+	err = nf_ct_netns_get(net, NFPROTO_INET);
+	if (err)
+		return err;
+	err = nf_register_net_hooks(net, lemonade_ops, ARRAY_SIZE(lemonade_ops));
+	if (err)
+		nf_ct_netns_put(net, NFPROTO_INET);
+	return err;
+}
+
+void lemonade_hooks_unregister(struct net *net)
+{
+	nf_unregister_net_hooks(net, lemonade_ops, ARRAY_SIZE(lemonade_ops));
+	nf_ct_netns_put(net, NFPROTO_INET);
+}
