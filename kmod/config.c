@@ -358,8 +358,11 @@ void lemonade_cfg_replace(struct lemonade_net *ln, struct lemonade_cfg *cfg)
 	old = rcu_replace_pointer(ln->cfg, cfg, lockdep_is_held(&ln->lock));
 	if (old)
 		kfree_rcu(old, rcu);
-	if (cfg->enabled && cfg->any_unlimited)
+	if (cfg->enabled && cfg->any_unlimited) {
+		/* re-arm now, whatever the last pass left */
+		WRITE_ONCE(ln->rearm_at, jiffies);
 		lemonade_scan_kick(ln, 0);
+	}
 }
 
 void lemonade_stats_read(struct lemonade_net *ln, u64 *out)

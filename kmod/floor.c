@@ -16,6 +16,7 @@
  */
 #include "floor.h"
 #include "events.h"
+#include "flow.h"
 #include "compat/compat.h"
 
 #include <linux/module.h>
@@ -73,16 +74,11 @@ void lemonade_floor_new_flow(struct lemonade_net *ln,
 	}
 }
 
-/* A packet of @ct crossed a hook: keep a listed ESTABLISHED flow pinned. */
-void lemonade_floor(struct lemonade_net *ln, const struct lemonade_cfg *cfg,
-		    struct nf_conn *ct)
+/* A packet of listed flow @ct crossed a hook: keep it pinned to @pin. */
+void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
+		    const struct lemonade_pin *pin)
 {
-	const struct lemonade_pin *pin;
-
-	if (!flow_established(ct))
-		return;
-	pin = lemonade_cfg_pin(cfg, ct);
-	if (pin && apply_pin(ct, pin))
+	if (flow_established(ct) && apply_pin(ct, pin))
 		lemonade_count(ln, LEMONADE_STAT_A_PINNED, 1);
 }
 
@@ -225,6 +221,7 @@ void lemonade_floor_work(struct work_struct *work)
 	struct lemonade_net *ln = container_of(to_delayed_work(work),
 					       struct lemonade_net, scan);
 	struct lemonade_cfg *cfg = cfg_snapshot(ln);
+	unsigned long now = jiffies, next = 0;
 	struct walk w = { .net = ln->net };
 
 	if (!cfg)
@@ -234,10 +231,20 @@ void lemonade_floor_work(struct work_struct *work)
 		recycle(ln, cfg);
 	clear_bit(LEMONADE_F_PRESSURE, &ln->flags);
 	if (cfg->enabled && cfg->any_unlimited) {
-		lemonade_ct_iterate(ln->net, rearm_unlimited, &w);
-		lemonade_count(ln, LEMONADE_STAT_A_REARMED, w.done);
-		lemonade_scan_kick(ln, READ_ONCE(lemonade_scan_interval) * HZ);
+		if (time_after_eq(now, READ_ONCE(ln->rearm_at))) {
+			lemonade_ct_iterate(ln->net, rearm_unlimited, &w);
+			lemonade_count(ln, LEMONADE_STAT_A_REARMED, w.done);
+			WRITE_ONCE(ln->rearm_at, now +
+				   READ_ONCE(lemonade_scan_interval) * HZ);
+		}
+		next = READ_ONCE(ln->rearm_at);
 	}
+	/* adopted flows that ended are let go within a second */
+	if (lemonade_flow_adopt_prune(ln, false) &&
+	    (!next || time_after(next, now + HZ)))
+		next = now + HZ;
+	if (next)
+		lemonade_scan_kick(ln, time_after(next, now) ? next - now : 0);
 	kfree(cfg);
 }
 

@@ -7,8 +7,8 @@
 
 struct nf_conn;
 
-void lemonade_floor(struct lemonade_net *ln, const struct lemonade_cfg *cfg,
-		    struct nf_conn *ct);
+void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
+		    const struct lemonade_pin *pin);
 void lemonade_floor_new_flow(struct lemonade_net *ln,
 			     const struct lemonade_cfg *cfg);
 void lemonade_floor_work(struct work_struct *work);

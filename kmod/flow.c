@@ -7,10 +7,16 @@
  * is freed with the entry, and it keeps the flow out of nf_flow_table: an
  * offloaded flow's packets bypass every netfilter hook, and when the
  * flowtable lets go of an idle flow it resets ct->timeout from conntrack's
- * global table, so the floor would be lost without anyone noticing. Flows
- * that existed before the module was loaded cannot take an extension;
- * they are pinned whenever their packets reach the slow path (see
- * Documentation/admin-guide.rst, "Flow offload").
+ * global table, so the floor would be lost without anyone noticing.
+ *
+ * A flow is listed when it carries the helper: one pointer compare per
+ * packet. Flows that were already open when the module was loaded (or
+ * when their port was listed) cannot take an extension: conntrack extends
+ * only unconfirmed entries. One walk of the netns's entries at that moment
+ * "adopts" them into a sorted array of referenced entries; while any netns
+ * has one, a static key sends extension-less flows to a binary search of
+ * it, and the floor's work drops the ones that ended (every second), so
+ * the key goes off again once the last adopted flow is gone.
  *
  * The guard's negotiation records come from a pool of guard_buffers
  * entries over all netns; the helper's destroy callback gives a flow's
@@ -19,9 +25,12 @@
 #include "flow.h"
 #include "compat/compat.h"
 
+#include <linux/bsearch.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/spinlock.h>
+#include <linux/vmalloc.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 
@@ -38,6 +47,8 @@ static const struct nf_conntrack_expect_policy lemonade_exp_policy = {
 /* The template, and the helper the core registered from it. */
 static struct nf_conntrack_helper lemonade_helper_tmpl;
 static struct nf_conntrack_helper *lemonade_helper __read_mostly;
+
+DEFINE_STATIC_KEY_FALSE(lemonade_adopting);
 
 static LIST_HEAD(neg_list);
 static DEFINE_SPINLOCK(neg_lock);
@@ -58,6 +69,24 @@ struct lemonade_flow *lemonade_flow(const struct nf_conn *ct)
 	    rcu_access_pointer(help->helper) != lemonade_helper)
 		return NULL;
 	return nfct_help_data(ct);
+}
+
+/*
+ * The pin of listed flow @f under @cfg, NULL if its port is no longer
+ * listed. The port's index is cached in the flow: re-found only after a
+ * configuration change moved it.
+ */
+const struct lemonade_pin *lemonade_flow_pin(const struct lemonade_cfg *cfg,
+					     struct lemonade_flow *f)
+{
+	unsigned int i = READ_ONCE(f->pin);
+
+	if (likely(i < cfg->nports && cfg->ports[i].port == f->port))
+		return &cfg->pins[i];
+	if (!lemonade_cfg_find(cfg, f->port, &i))
+		return NULL;
+	WRITE_ONCE(f->pin, i);
+	return &cfg->pins[i];
 }
 
 struct lemonade_neg *lemonade_neg_get(void)
@@ -129,7 +158,7 @@ static u8 guard_proto(u8 tag)
  * A new, unconfirmed flow on a listed port (protocol tag @proto); false if
  * it stays offloadable.
  */
-bool lemonade_flow_mark(struct nf_conn *ct, u8 proto)
+bool lemonade_flow_mark(struct nf_conn *ct, u16 port, u8 proto)
 {
 	struct nf_conn_help *help;
 	struct lemonade_flow *f;
@@ -143,7 +172,150 @@ bool lemonade_flow_mark(struct nf_conn *ct, u8 proto)
 	set_bit(IPS_HELPER_BIT, &ct->status);
 	f = nfct_help_data(ct);
 	f->proto = guard_proto(proto);
+	f->port = port;
 	return true;
+}
+
+/* ---- adopted flows ---- */
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	unsigned long pa = (unsigned long)*(struct nf_conn * const *)a;
+	unsigned long pb = (unsigned long)*(struct nf_conn * const *)b;
+
+	return pa < pb ? -1 : pa > pb;
+}
+
+/* Is @ct one of @ln's adopted flows? RCU held; @ct is only compared. */
+bool lemonade_flow_adopted(struct lemonade_net *ln, const struct nf_conn *ct)
+{
+	const struct lemonade_adopted *a = rcu_dereference(ln->adopted);
+
+	return a && bsearch(&ct, a->ct, a->n, sizeof(a->ct[0]), cmp_ptr);
+}
+
+/*
+ * Publish @a (may be NULL) as @ln's set and return the old one, which
+ * readers may still search until a grace period has passed. ln->lock held.
+ */
+static struct lemonade_adopted *adopted_replace(struct lemonade_net *ln,
+						struct lemonade_adopted *a)
+{
+	struct lemonade_adopted *old;
+
+	old = rcu_replace_pointer(ln->adopted, a, lockdep_is_held(&ln->lock));
+	if (a && !old)
+		static_branch_inc(&lemonade_adopting);
+	if (!a && old)
+		static_branch_dec(&lemonade_adopting);
+	return old;
+}
+
+/* Drop the references of @old that @kept (sorted, a subset) does not hold. */
+static void adopted_free(struct lemonade_adopted *old,
+			 const struct lemonade_adopted *kept)
+{
+	unsigned int i, j = 0;
+
+	if (!old)
+		return;
+	/* no reader compares against a freed entry's reused address */
+	synchronize_rcu();
+	for (i = 0; i < old->n; i++) {
+		if (kept && j < kept->n && kept->ct[j] == old->ct[i])
+			j++;
+		else
+			nf_ct_put(old->ct[i]);
+	}
+	kvfree(old);
+}
+
+struct adopt_walk {
+	struct net *net;
+	const struct lemonade_cfg *cfg;
+	struct lemonade_adopted *a;
+	unsigned int cap;
+};
+
+/* Under a conntrack bucket lock: no sleeping. */
+static int adopt_one(struct nf_conn *ct, void *data)
+{
+	struct adopt_walk *w = data;
+
+	if (w->a->n == w->cap || !net_eq(nf_ct_net(ct), w->net) ||
+	    nf_ct_protonum(ct) != IPPROTO_TCP || nf_ct_is_dying(ct) ||
+	    lemonade_flow(ct) || !lemonade_cfg_pin(w->cfg, ct) ||
+	    !refcount_inc_not_zero(&ct->ct_general.use))
+		return 0;
+	w->a->ct[w->a->n++] = ct;
+	return 0;
+}
+
+/*
+ * Adopt every flow of @ln on a port @cfg lists that has no extension (one
+ * walk of the conntrack table; process context, ln->lock held). Flows
+ * beyond the table's size at the start of the walk are not adopted.
+ */
+void lemonade_flow_adopt(struct lemonade_net *ln, const struct lemonade_cfg *cfg)
+{
+	struct adopt_walk w = { .net = ln->net, .cfg = cfg };
+
+	lockdep_assert_held(&ln->lock);
+	w.cap = lemonade_ct_count(ln->net);
+	if (!w.cap || !cfg->enabled || !cfg->nports) {
+		adopted_free(adopted_replace(ln, NULL), NULL);
+		return;
+	}
+	/* without memory the open flows keep conntrack's own timeouts */
+	w.a = kvmalloc(struct_size(w.a, ct, w.cap), GFP_KERNEL);
+	if (!w.a)
+		return;
+	w.a->n = 0;
+	lemonade_ct_iterate(ln->net, adopt_one, &w);
+	if (!w.a->n) {
+		kvfree(w.a);
+		w.a = NULL;
+	} else {
+		sort(w.a->ct, w.a->n, sizeof(w.a->ct[0]), cmp_ptr, NULL);
+	}
+	/* the new set took its own references */
+	adopted_free(adopted_replace(ln, w.a), NULL);
+}
+
+/*
+ * Drop the adopted flows that ended (all of them if @all); true while
+ * some remain. Process context, takes ln->lock.
+ */
+bool lemonade_flow_adopt_prune(struct lemonade_net *ln, bool all)
+{
+	struct lemonade_adopted *a, *b = NULL;
+	unsigned int i, n = 0;
+	bool left;
+
+	mutex_lock(&ln->lock);
+	a = rcu_dereference_protected(ln->adopted, lockdep_is_held(&ln->lock));
+	if (!a)
+		goto out;
+	for (i = 0; !all && i < a->n; i++)
+		if (!nf_ct_is_dying(a->ct[i]))
+			n++;
+	if (n == a->n)
+		goto out;
+	if (n) {
+		b = kvmalloc(struct_size(b, ct, n), GFP_KERNEL);
+		if (!b)
+			goto out;	/* try again at the next pass */
+		b->n = 0;
+		/* still sorted; the references move to b */
+		for (i = 0; i < a->n && b->n < n; i++)
+			if (!nf_ct_is_dying(a->ct[i]))
+				b->ct[b->n++] = a->ct[i];
+	}
+	adopted_free(adopted_replace(ln, b), b);
+out:
+	left = rcu_access_pointer(ln->adopted);
+	mutex_unlock(&ln->lock);
+	return left;
 }
 
 int __init lemonade_flow_init(void)

@@ -14,6 +14,7 @@
 #include "lemonade.h"
 #include "parse.h"
 
+#include <linux/jump_label.h>
 #include <linux/list.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_helper.h>
@@ -49,6 +50,8 @@ struct lemonade_flow {
 	u32 isn[IP_CT_DIR_MAX];	/* initial sequence numbers */
 	u32 pending_seq;	/* first byte of the pending command */
 	u32 inspected;		/* bytes inspected, both directions */
+	u16 port;		/* the listed (server) port it was marked for */
+	u8 pin;			/* index of port in the configuration last seen */
 	struct lemonade_neg *neg;
 };
 
@@ -70,10 +73,24 @@ struct lemonade_neg {
 	u8 rec[LEMONADE_NEG_REC_MAX];
 };
 
+/* A set of listed flows without an extension (created before they were listed). */
+struct lemonade_adopted {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct nf_conn *ct[];	/* sorted, each referenced */
+};
+
+DECLARE_STATIC_KEY_FALSE(lemonade_adopting);
+
 int lemonade_flow_init(void);
 void lemonade_flow_exit(void);
-bool lemonade_flow_mark(struct nf_conn *ct, u8 proto);
+bool lemonade_flow_mark(struct nf_conn *ct, u16 port, u8 proto);
 struct lemonade_flow *lemonade_flow(const struct nf_conn *ct);
+const struct lemonade_pin *lemonade_flow_pin(const struct lemonade_cfg *cfg,
+					     struct lemonade_flow *f);
+bool lemonade_flow_adopted(struct lemonade_net *ln, const struct nf_conn *ct);
+void lemonade_flow_adopt(struct lemonade_net *ln, const struct lemonade_cfg *cfg);
+bool lemonade_flow_adopt_prune(struct lemonade_net *ln, bool all);
 u8 lemonade_flow_guard(const struct nf_conn *ct, u32 *inspected);
 struct lemonade_neg *lemonade_neg_get(void);
 void lemonade_neg_put(struct lemonade_neg *neg);

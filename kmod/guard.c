@@ -330,19 +330,16 @@ static void ingress_client(struct lemonade_net *ln, struct lemonade_flow *f,
 unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 				    const struct lemonade_cfg *cfg,
 				    struct sk_buff *skb, struct nf_conn *ct,
+				    struct lemonade_flow *f,
 				    enum ip_conntrack_info ctinfo,
 				    const struct nf_hook_state *state)
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
-	struct lemonade_flow *f;
 	struct report r = { 0 };
 	bool reset = false;
 	struct seg s;
 
 	if (cfg->guard_policy == LEMONADE_GUARD_OFF)
-		return NF_ACCEPT;
-	f = lemonade_flow(ct);
-	if (!f || !f->proto || f->phase > GUARD_ACTIVE)
 		return NF_ACCEPT;
 	if (!seg_get(skb, state->pf, &s))
 		return NF_ACCEPT;
@@ -465,11 +462,11 @@ static int restore(struct sk_buff *skb, u8 pf, const struct lemonade_neg *neg,
 unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 				   const struct lemonade_cfg *cfg,
 				   struct sk_buff *skb, struct nf_conn *ct,
+				   struct lemonade_flow *f,
 				   enum ip_conntrack_info ctinfo,
 				   const struct nf_hook_state *state)
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
-	struct lemonade_flow *f;
 	const struct lemonade_span *kw;
 	struct report r = { 0 };
 	enum cmp_result res;
@@ -477,10 +474,7 @@ unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 	struct seg s;
 	u32 off, first = 0;
 
-	if (cfg->guard_policy == LEMONADE_GUARD_OFF)
-		return NF_ACCEPT;
-	f = lemonade_flow(ct);
-	if (!f || f->phase != GUARD_ACTIVE)
+	if (cfg->guard_policy == LEMONADE_GUARD_OFF || f->phase != GUARD_ACTIVE)
 		return NF_ACCEPT;
 	if (!seg_get(skb, state->pf, &s) || !s.len)
 		return NF_ACCEPT;

@@ -4,19 +4,28 @@
 #define _LEMONADE_GUARD_H
 
 #include "lemonade.h"
+#include "flow.h"
 
 struct nf_conn;
 struct nf_hook_state;
 struct sk_buff;
 
+/* Is the guard still (or not yet) inspecting listed flow @f? Lockless peek. */
+static inline bool lemonade_guard_active(const struct lemonade_flow *f)
+{
+	return f->proto && READ_ONCE(f->phase) <= GUARD_ACTIVE;
+}
+
 unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 				    const struct lemonade_cfg *cfg,
 				    struct sk_buff *skb, struct nf_conn *ct,
+				    struct lemonade_flow *f,
 				    enum ip_conntrack_info ctinfo,
 				    const struct nf_hook_state *state);
 unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 				   const struct lemonade_cfg *cfg,
 				   struct sk_buff *skb, struct nf_conn *ct,
+				   struct lemonade_flow *f,
 				   enum ip_conntrack_info ctinfo,
 				   const struct nf_hook_state *state);
 

@@ -24,68 +24,150 @@
 #include <linux/netfilter_ipv6.h>
 #include <net/netfilter/nf_conntrack.h>
 
+static bool related(enum ip_conntrack_info ctinfo)
+{
+	return ctinfo == IP_CT_RELATED || ctinfo == IP_CT_RELATED_REPLY;
+}
+
+/*
+ * A new flow (in): past the table's high-water mark the floor starts a
+ * pass; on a listed port it gets its per-flow state. Returns that state.
+ */
+static struct lemonade_flow *in_new(struct lemonade_net *ln,
+				    const struct lemonade_cfg *cfg,
+				    struct nf_conn *ct)
+{
+	const struct lemonade_pin *pin;
+	unsigned int idx;
+
+	lemonade_floor_new_flow(ln, cfg);
+	if (nf_ct_protonum(ct) != IPPROTO_TCP)
+		return NULL;
+	pin = lemonade_cfg_pin(cfg, ct);
+	if (!pin)
+		return NULL;
+	idx = pin - cfg->pins;
+	if (!lemonade_flow_mark(ct, cfg->ports[idx].port, cfg->ports[idx].proto))
+		return NULL;
+	lemonade_count(ln, LEMONADE_STAT_A_MARKED, 1);
+	return lemonade_flow(ct);
+}
+
+/*
+ * A flow without our extension (in): an ICMP error about a flow that is
+ * listed by port only, or an adopted flow (open before it was listed).
+ */
+static noinline unsigned int in_unlisted(struct lemonade_net *ln,
+					 const struct lemonade_cfg *cfg,
+					 struct sk_buff *skb, struct nf_conn *ct,
+					 enum ip_conntrack_info ctinfo,
+					 const struct nf_hook_state *state)
+{
+	const struct lemonade_pin *pin;
+
+	if (nf_ct_protonum(ct) != IPPROTO_TCP)
+		return NF_ACCEPT;
+	if (related(ctinfo)) {
+		pin = lemonade_cfg_pin(cfg, ct);
+		return pin ? lemonade_shield(ln, cfg, skb, ct, ctinfo, state) :
+			     NF_ACCEPT;
+	}
+	if (lemonade_flow_adopted(ln, ct)) {
+		pin = lemonade_cfg_pin(cfg, ct);
+		if (pin)
+			lemonade_floor(ln, ct, pin);
+	}
+	return NF_ACCEPT;
+}
+
 static unsigned int lemonade_in(void *priv, struct sk_buff *skb,
 				const struct nf_hook_state *state)
 {
-	struct lemonade_net *ln = lemonade_pernet(state->net);
+	enum ip_conntrack_info ctinfo;
 	const struct lemonade_cfg *cfg;
 	const struct lemonade_pin *pin;
-	enum ip_conntrack_info ctinfo;
+	struct lemonade_net *ln;
+	struct lemonade_flow *f;
 	struct nf_conn *ct;
+	unsigned int verdict;
 
 	ct = nf_ct_get(skb, &ctinfo);
 	if (!ct)
 		return NF_ACCEPT;
+	f = lemonade_flow(ct);
+	/* an unlisted established flow stops here */
+	if (likely(!f) && (ctinfo == IP_CT_ESTABLISHED ||
+			   ctinfo == IP_CT_ESTABLISHED_REPLY) &&
+	    !static_branch_unlikely(&lemonade_adopting))
+		return NF_ACCEPT;
+	ln = lemonade_pernet(state->net);
 	cfg = rcu_dereference(ln->cfg);
 	if (unlikely(!cfg || !cfg->enabled))
 		return NF_ACCEPT;
-	if (ctinfo == IP_CT_NEW && !nf_ct_is_confirmed(ct)) {
-		lemonade_floor_new_flow(ln, cfg);
-		pin = nf_ct_protonum(ct) == IPPROTO_TCP ?
-		      lemonade_cfg_pin(cfg, ct) : NULL;
-		if (pin && lemonade_flow_mark(ct, cfg->ports[pin - cfg->pins].proto))
-			lemonade_count(ln, LEMONADE_STAT_A_MARKED, 1);
+	if (!f) {
+		if (ctinfo != IP_CT_NEW || nf_ct_is_confirmed(ct))
+			return in_unlisted(ln, cfg, skb, ct, ctinfo, state);
+		f = in_new(ln, cfg, ct);
+		if (!f)
+			return NF_ACCEPT;
 	}
+	pin = lemonade_flow_pin(cfg, f);
+	if (!pin)
+		return NF_ACCEPT;
 	/* ICMP errors are RELATED to the flow they quote: never a refresh */
-	if (ctinfo == IP_CT_RELATED || ctinfo == IP_CT_RELATED_REPLY)
+	if (unlikely(related(ctinfo)))
 		return lemonade_shield(ln, cfg, skb, ct, ctinfo, state);
-	if (test_bit(IPS_HELPER_BIT, &ct->status) &&
-	    nf_ct_protonum(ct) == IPPROTO_TCP) {
-		unsigned int verdict;
-
-		verdict = lemonade_guard_ingress(ln, cfg, skb, ct, ctinfo, state);
+	if (unlikely(lemonade_guard_active(f))) {
+		verdict = lemonade_guard_ingress(ln, cfg, skb, ct, f, ctinfo,
+						 state);
 		if (verdict != NF_ACCEPT)
 			return verdict;
 	}
-	lemonade_floor(ln, cfg, ct);
+	lemonade_floor(ln, ct, pin);
 	return NF_ACCEPT;
 }
 
 static unsigned int lemonade_out(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
-	struct lemonade_net *ln = lemonade_pernet(state->net);
-	const struct lemonade_cfg *cfg;
 	enum ip_conntrack_info ctinfo;
+	const struct lemonade_cfg *cfg;
+	const struct lemonade_pin *pin;
+	struct lemonade_net *ln;
+	struct lemonade_flow *f;
 	struct nf_conn *ct;
+	unsigned int verdict;
 
 	ct = nf_ct_get(skb, &ctinfo);
-	if (!ct)
+	if (!ct || related(ctinfo))
 		return NF_ACCEPT;
+	f = lemonade_flow(ct);
+	if (likely(!f)) {
+		if (!static_branch_unlikely(&lemonade_adopting))
+			return NF_ACCEPT;
+		ln = lemonade_pernet(state->net);
+		if (lemonade_flow_adopted(ln, ct)) {
+			cfg = rcu_dereference(ln->cfg);
+			pin = cfg && cfg->enabled ? lemonade_cfg_pin(cfg, ct) : NULL;
+			if (pin)
+				lemonade_floor(ln, ct, pin);
+		}
+		return NF_ACCEPT;
+	}
+	ln = lemonade_pernet(state->net);
 	cfg = rcu_dereference(ln->cfg);
 	if (unlikely(!cfg || !cfg->enabled))
 		return NF_ACCEPT;
-	if (ctinfo == IP_CT_RELATED || ctinfo == IP_CT_RELATED_REPLY)
+	pin = lemonade_flow_pin(cfg, f);
+	if (!pin)
 		return NF_ACCEPT;
-	if (test_bit(IPS_HELPER_BIT, &ct->status) &&
-	    nf_ct_protonum(ct) == IPPROTO_TCP) {
-		unsigned int verdict;
-
-		verdict = lemonade_guard_egress(ln, cfg, skb, ct, ctinfo, state);
+	if (unlikely(lemonade_guard_active(f))) {
+		verdict = lemonade_guard_egress(ln, cfg, skb, ct, f, ctinfo,
+						state);
 		if (verdict != NF_ACCEPT)
 			return verdict;
 	}
-	lemonade_floor(ln, cfg, ct);
+	lemonade_floor(ln, ct, pin);
 	return NF_ACCEPT;
 }
 

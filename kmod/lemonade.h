@@ -75,15 +75,20 @@ struct lemonade_stats {
 	u64 cnt[LEMONADE_NSTATS];
 };
 
+struct lemonade_adopted;
+
 struct lemonade_net {
 	struct net *net;
 	struct lemonade_cfg __rcu *cfg;
+	/* listed flows without an extension (flow.c), under lock to change */
+	struct lemonade_adopted __rcu *adopted;
 	struct mutex lock;		/* serialises config writers */
 	struct lemonade_stats __percpu *stats;
 	u64 stats_base[LEMONADE_NSTATS];	/* under lock */
 	struct delayed_work scan;
 	unsigned long flags;
 	unsigned long pressure_after;	/* jiffies; no pass before this */
+	unsigned long rearm_at;		/* jiffies; next re-arm of unlimited flows */
 	/* event rate limit (events.c); zero is a valid initial state */
 	unsigned long ev_window;	/* jiffies: start of the current second */
 	atomic_t ev_sent;		/* events sent in it */

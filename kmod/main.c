@@ -39,6 +39,12 @@ static int __net_init lemonade_net_init(struct net *net)
 	err = lemonade_hooks_register(net);
 	if (err)
 		goto err_cfg;
+	/* flows already open (the module loads into a live netns) */
+	mutex_lock(&ln->lock);
+	lemonade_flow_adopt(ln, cfg);
+	if (rcu_access_pointer(ln->adopted))
+		lemonade_scan_kick(ln, HZ);
+	mutex_unlock(&ln->lock);
 	return 0;
 
 err_cfg:
@@ -60,6 +66,7 @@ static void __net_exit lemonade_net_exit(struct net *net)
 	/* a live netns (rmmod) keeps its flows: give them back */
 	if (check_net(net))
 		lemonade_floor_release(ln);
+	lemonade_flow_adopt_prune(ln, true);
 	/* hooks are gone and netlink cannot reach a dying netns */
 	kfree(rcu_dereference_protected(ln->cfg, true));
 	free_percpu(ln->stats);

@@ -5,6 +5,7 @@
  */
 #include "lemonade.h"
 #include "events.h"
+#include "flow.h"
 #include "flows.h"
 #include "netlink.h"
 #include "compat/compat.h"
@@ -161,13 +162,34 @@ static int parse_port(const struct nlattr *attr, struct lemonade_port *p,
 	return 0;
 }
 
+/* Does @cfg list flows that @old did not (enabled again, or a new port)? */
+static bool newly_listed(const struct lemonade_cfg *old,
+			 const struct lemonade_cfg *cfg)
+{
+	unsigned int i, j;
+
+	if (!cfg->enabled)
+		return false;
+	if (!old->enabled)
+		return true;
+	for (i = 0, j = 0; i < cfg->nports; i++) {
+		/* both port arrays are sorted */
+		while (j < old->nports && old->ports[j].port < cfg->ports[i].port)
+			j++;
+		if (j == old->nports || old->ports[j].port != cfg->ports[i].port)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Validate @cfg, then publish it; on error nothing changes and the
  * extended ACK points at the attribute that carried the bad part (@port
  * for a port command).
  */
 static int commit(struct lemonade_net *ln, struct lemonade_cfg *cfg,
-		  struct genl_info *info, const struct nlattr *port)
+		  const struct sk_buff *skb, struct genl_info *info,
+		  const struct nlattr *port)
 {
 	const struct lemonade_cfg *old;
 	struct nlattr **tb = info->attrs;
@@ -179,7 +201,18 @@ static int commit(struct lemonade_net *ln, struct lemonade_cfg *cfg,
 	old = rcu_dereference_protected(ln->cfg, lockdep_is_held(&ln->lock));
 	err = lemonade_cfg_check(cfg, old, !!tb[LEMONADE_A_FORCE], &msg, &what);
 	if (!err) {
+		bool adopt = newly_listed(old, cfg);
+
 		lemonade_cfg_replace(ln, cfg);
+		/*
+		 * Flows already open on what is now listed are adopted: one
+		 * walk of the conntrack table, which only the initial
+		 * namespace's administrator may cause.
+		 */
+		if (adopt && netlink_capable(skb, CAP_NET_ADMIN)) {
+			lemonade_flow_adopt(ln, cfg);
+			lemonade_scan_kick(ln, 0);
+		}
 		return 0;
 	}
 	switch (what) {
@@ -270,7 +303,7 @@ static int lemonade_set_config(struct sk_buff *skb, struct genl_info *info)
 			goto out;
 		}
 	}
-	err = commit(ln, cfg, info, NULL);
+	err = commit(ln, cfg, skb, info, NULL);
 out:
 	mutex_unlock(&ln->lock);
 	return err;
@@ -322,7 +355,7 @@ static int lemonade_port_change(struct sk_buff *skb, struct genl_info *info)
 		}
 		cfg->ports[cfg->nports++] = p;
 	}
-	err = commit(ln, cfg, info, attr);
+	err = commit(ln, cfg, skb, info, attr);
 out:
 	mutex_unlock(&ln->lock);
 	return err;
