@@ -5,6 +5,7 @@
  */
 #include "lemonade.h"
 
+#include <linux/netlink.h>
 #include <net/netfilter/nf_conntrack.h>
 
 #include <linux/module.h>
@@ -63,6 +64,10 @@ MODULE_PARM_DESC(icmp_validate, "Drop ICMP errors quoting an out-of-window seque
 static char *guard_policy = "restore";
 module_param(guard_policy, charp, 0444);
 MODULE_PARM_DESC(guard_policy, "What the negotiation guard does about a stripped capability: restore, reset, log or off (default restore)");
+
+static unsigned int guard_buffers = 256;
+module_param(guard_buffers, uint, 0444);
+MODULE_PARM_DESC(guard_buffers, "Negotiations the guard inspects at once in each netns, 0-65535 (default 256; see also guard_buffers_max)");
 
 static const char *const guard_names[] = {
 	[LEMONADE_GUARD_RESTORE]	= "restore",
@@ -131,7 +136,16 @@ static int cmp_port(const void *a, const void *b)
 	return (int)pa->port - (int)pb->port;
 }
 
-/* A floor below RFC 5382's minimum that this change does not introduce. */
+/* What an administrator of a non-initial user namespace may set. */
+static unsigned int userns_max_floor = 86400;
+module_param(userns_max_floor, uint, 0444);
+MODULE_PARM_DESC(userns_max_floor, "Longest floor in seconds a user namespace's administrator may set (default 86400; never unlimited)");
+
+static unsigned int userns_max_ports = 16;
+module_param(userns_max_ports, uint, 0444);
+MODULE_PARM_DESC(userns_max_ports, "Ports a user namespace's administrator may list (default 16)");
+
+/* Did @old already have floor @secs for @port (0: the global floor)? */
 static bool floor_kept(const struct lemonade_cfg *old, u16 port, u32 secs)
 {
 	unsigned int i;
@@ -147,60 +161,93 @@ static bool floor_kept(const struct lemonade_cfg *old, u16 port, u32 secs)
 	return false;
 }
 
-static int refuse(const char **msg, const char *text, int err)
+/*
+ * May the request set floor @secs for @port (0: the global floor)? A floor
+ * below RFC 5382's minimum needs force, and a tenant (an administrator of
+ * a non-initial user namespace) gets neither unlimited nor a floor above
+ * userns_max_floor, unless the configuration already had it: a change
+ * elsewhere must not trip over it.
+ */
+static int check_floor(const struct lemonade_cfg_req *rq,
+		       const struct nlattr *attr, u16 port, u32 secs)
 {
-	*msg = text;
-	return err;
+	if (floor_kept(rq->old, port, secs))
+		return 0;
+	if (secs && secs < LEMONADE_RFC5382_MIN_TIMEOUT && !rq->force) {
+		NL_SET_ERR_MSG_ATTR(rq->extack, attr,
+				    "floor below 7440 s violates RFC 5382 REQ-5; set force to override");
+		return -EINVAL;
+	}
+	if (rq->tenant && !secs) {
+		NL_SET_ERR_MSG_ATTR(rq->extack, attr,
+				    "a user namespace may not set an unlimited floor");
+		return -EPERM;
+	}
+	if (rq->tenant && secs > userns_max_floor) {
+		NL_SET_ERR_MSG_ATTR(rq->extack, attr,
+				    "a user namespace may not set a floor above the module parameter userns_max_floor");
+		return -EPERM;
+	}
+	return 0;
 }
 
 /*
- * Validate @cfg and derive its hot-path fields. A floor below RFC 5382's
- * minimum needs @force unless @old already had it (a change elsewhere
- * must not trip over it). On error *@msg says what is wrong, *@what which
- * part of the configuration, and @cfg must not be used.
+ * Validate @cfg and derive its hot-path fields. On error the extended ACK
+ * says what is wrong and points at the attribute that carried it, and
+ * @cfg must not be used.
  */
-int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg *old,
-		       bool force, const char **msg, enum lemonade_part *what)
+int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg_req *rq)
 {
+	const struct lemonade_cfg_attrs *at = &rq->at;
+	struct netlink_ext_ack *extack = rq->extack;
 	unsigned int i;
+	int err;
 
-	*what = LEMONADE_PART_ICMP_V4;
 	if (cfg->icmp_v4_codes & BIT(LEMONADE_ICMP_V4_FRAG_NEEDED)) {
-		return refuse(msg,
-			      "ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed",
-			      -EINVAL);
+		NL_SET_ERR_MSG_ATTR(extack, at->icmp_v4,
+				    "ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed");
+		return -EINVAL;
 	}
 	if (cfg->icmp_v4_codes & ~GENMASK(15, 0)) {
-		*msg = "ICMPv4 destination-unreachable codes are 0..15";
+		NL_SET_ERR_MSG_ATTR(extack, at->icmp_v4,
+				    "ICMPv4 destination-unreachable codes are 0..15");
 		return -EINVAL;
 	}
-	*what = LEMONADE_PART_ICMP_V6;
 	if (cfg->icmp_v6_codes & ~GENMASK(7, 0)) {
-		*msg = "ICMPv6 destination-unreachable codes are 0..7";
+		NL_SET_ERR_MSG_ATTR(extack, at->icmp_v6,
+				    "ICMPv6 destination-unreachable codes are 0..7");
 		return -EINVAL;
 	}
-	*what = LEMONADE_PART_PORTS;
 	if (cfg->nports > LEMONADE_MAX_PORTS) {
-		*msg = "too many ports (at most 64)";
+		NL_SET_ERR_MSG_ATTR(extack, at->ports, "too many ports (at most 64)");
 		return -E2BIG;
 	}
-	*what = LEMONADE_PART_MARKS;
+	if (rq->tenant && cfg->nports > userns_max_ports &&
+	    (!rq->old || cfg->nports > rq->old->nports)) {
+		NL_SET_ERR_MSG_ATTR(extack, at->ports,
+				    "a user namespace may not list more ports than the module parameter userns_max_ports");
+		return -EPERM;
+	}
 	if (cfg->low_water >= cfg->high_water || cfg->high_water > 100 ||
 	    !cfg->low_water) {
-		*msg = "pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)";
+		NL_SET_ERR_MSG_ATTR(extack, at->marks,
+				    "pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)");
 		return -EINVAL;
 	}
-	*what = LEMONADE_PART_TIMEOUT;
+	if (rq->tenant && cfg->guard_buffers > guard_buffers &&
+	    (!rq->old || cfg->guard_buffers > rq->old->guard_buffers)) {
+		NL_SET_ERR_MSG_ATTR(extack, at->guard_buffers,
+				    "a user namespace may not raise guard buffers above the module's default");
+		return -EPERM;
+	}
 	if (cfg->timeout > max_floor()) {
-		*msg = "timeout too long to store in conntrack; use unlimited (0)";
+		NL_SET_ERR_MSG_ATTR(extack, at->timeout,
+				    "timeout too long to store in conntrack; use unlimited (0)");
 		return -ERANGE;
 	}
-	if (cfg->timeout && cfg->timeout < LEMONADE_RFC5382_MIN_TIMEOUT &&
-	    !force && !floor_kept(old, 0, cfg->timeout)) {
-		*msg = "timeout below 7440 s violates RFC 5382 REQ-5; set force to override";
-		return -EINVAL;
-	}
-	*what = LEMONADE_PART_PORTS;
+	err = check_floor(rq, at->timeout, 0, cfg->timeout);
+	if (err)
+		return err;
 	sort(cfg->ports, cfg->nports, sizeof(cfg->ports[0]), cmp_port, NULL);
 	cfg->any_unlimited = !cfg->timeout;
 	for (i = 0; i < cfg->nports; i++) {
@@ -208,27 +255,26 @@ int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg *old,
 		u32 secs = p->own_timeout ? p->timeout : cfg->timeout;
 
 		if (!p->port) {
-			*msg = "port 0 cannot be listed";
+			NL_SET_ERR_MSG_ATTR(extack, at->ports, "port 0 cannot be listed");
 			return -EINVAL;
 		}
 		if (i && p->port == cfg->ports[i - 1].port) {
-			*msg = "a port is listed twice";
+			NL_SET_ERR_MSG_ATTR(extack, at->ports, "a port is listed twice");
 			return -EEXIST;
 		}
 		if (p->proto > LEMONADE_PROTO_MAX) {
-			*msg = "unknown protocol tag";
+			NL_SET_ERR_MSG_ATTR(extack, at->ports, "unknown protocol tag");
 			return -EINVAL;
 		}
 		if (secs > max_floor()) {
-			*msg = "port timeout too long to store in conntrack; use unlimited (0)";
+			NL_SET_ERR_MSG_ATTR(extack, at->ports,
+					    "port timeout too long to store in conntrack; use unlimited (0)");
 			return -ERANGE;
 		}
-		if (p->own_timeout && secs &&
-		    secs < LEMONADE_RFC5382_MIN_TIMEOUT && !force &&
-		    !floor_kept(old, p->port, secs)) {
-			return refuse(msg,
-				      "port timeout below 7440 s violates RFC 5382 REQ-5; set force to override",
-				      -EINVAL);
+		if (p->own_timeout) {
+			err = check_floor(rq, at->ports, p->port, secs);
+			if (err)
+				return err;
 		}
 		set_pin(&cfg->pins[i], secs);
 		if (!secs)
@@ -239,9 +285,8 @@ int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg *old,
 
 struct lemonade_cfg *lemonade_cfg_default(void)
 {
+	struct lemonade_cfg_req rq = { .force = true };
 	struct lemonade_cfg *cfg;
-	enum lemonade_part what;
-	const char *msg;
 	unsigned int i;
 
 	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
@@ -260,13 +305,14 @@ struct lemonade_cfg *lemonade_cfg_default(void)
 	cfg->icmp_v6_codes = code_mask(icmp_v6_codes, n_icmp_v6_codes);
 	/* validated at load time */
 	cfg->guard_policy = max(guard_value(guard_policy), 0);
+	cfg->guard_buffers = guard_buffers;
 	cfg->nports = nports;
 	for (i = 0; i < nports; i++) {
 		cfg->ports[i].port = ports[i];
 		cfg->ports[i].proto = default_proto(ports[i]);
 	}
 	/* parameters were validated at load time */
-	if (WARN_ON(lemonade_cfg_check(cfg, NULL, true, &msg, &what))) {
+	if (WARN_ON(lemonade_cfg_check(cfg, &rq))) {
 		kfree(cfg);
 		return NULL;
 	}
@@ -275,9 +321,9 @@ struct lemonade_cfg *lemonade_cfg_default(void)
 
 int lemonade_params_check(void)
 {
+	struct netlink_ext_ack ext = {};
+	struct lemonade_cfg_req rq = { .force = true, .extack = &ext };
 	struct lemonade_cfg *cfg;
-	enum lemonade_part what;
-	const char *msg = NULL;
 	unsigned int i;
 	int err;
 
@@ -294,6 +340,10 @@ int lemonade_params_check(void)
 		pr_err("guard_policy is restore, reset, log or off\n");
 		return -EINVAL;
 	}
+	if (guard_buffers > U16_MAX) {
+		pr_err("guard_buffers is 0..65535\n");
+		return -EINVAL;
+	}
 	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
 	if (!cfg)
 		return -ENOMEM;
@@ -305,10 +355,10 @@ int lemonade_params_check(void)
 	cfg->nports = nports;
 	for (i = 0; i < nports; i++)
 		cfg->ports[i].port = ports[i];
-	err = lemonade_cfg_check(cfg, NULL, true, &msg, &what);
+	err = lemonade_cfg_check(cfg, &rq);
 	kfree(cfg);
 	if (err) {
-		pr_err("invalid module parameters: %s\n", msg);
+		pr_err("invalid module parameters: %s\n", ext._msg);
 		return err;
 	}
 	if (timeout && timeout < LEMONADE_RFC5382_MIN_TIMEOUT)
@@ -365,15 +415,22 @@ void lemonade_cfg_replace(struct lemonade_net *ln, struct lemonade_cfg *cfg)
 	}
 }
 
+/* The counters summed over all CPUs (a CPU's set read consistently). */
 void lemonade_stats_read(struct lemonade_net *ln, u64 *out)
 {
-	unsigned int cpu, i;
+	u64 v[LEMONADE_NSTATS];
+	unsigned int cpu, i, start;
 
 	memset(out, 0, sizeof(u64) * LEMONADE_NSTATS);
 	for_each_possible_cpu(cpu) {
 		const struct lemonade_stats *s = per_cpu_ptr(ln->stats, cpu);
 
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			for (i = 0; i < LEMONADE_NSTATS; i++)
+				v[i] = u64_stats_read(&s->cnt[i]);
+		} while (u64_stats_fetch_retry(&s->syncp, start));
 		for (i = 0; i < LEMONADE_NSTATS; i++)
-			out[i] += READ_ONCE(s->cnt[i]);
+			out[i] += v[i];
 	}
 }

@@ -76,7 +76,9 @@ static void event_send(struct lemonade_net *ln, struct sk_buff *msg, void *hdr,
 
 static bool listened(struct lemonade_net *ln)
 {
-	return genl_has_listeners(lemonade_family, ln->net, 0) > 0;
+	/* no family: the kernel cannot restrict the group (netlink.c) */
+	return lemonade_family &&
+	       genl_has_listeners(lemonade_family, ln->net, 0) > 0;
 }
 
 /*

@@ -7,12 +7,23 @@
  * RETRANS shortcuts. Right after conntrack (hooks.c) the timeout of an
  * ESTABLISHED flow on a listed port is raised back to the floor; just
  * before confirmation anything in between that lowered it is caught.
- * A timeout longer than the floor is never shortened. Flows that existed
- * before the module was loaded are covered from their next packet.
+ * A timeout longer than the floor is never shortened, and one fixed
+ * through ctnetlink (IPS_FIXED_TIMEOUT) is left alone, as conntrack
+ * itself leaves it.
  *
- * A per-netns work item re-arms unlimited flows before their stored
- * maximum runs out and, when the table passes its high-water mark,
- * recycles the longest-idle listed flows down to the low-water mark.
+ * The floor borrows table slots that stock Linux would have freed: a
+ * listed flow idle for longer than conntrack's own timeout for its state
+ * is "borrowing". When the netns's table passes its high-water mark, the
+ * borrowing flows are released, longest idle first, down to the low-water
+ * mark or until none is left; a flow within its own conntrack timeout is
+ * never touched (unassured entries are conntrack's early drop's business).
+ *
+ * The per-netns work (main.c) runs the passes, all of them over the
+ * netns's list of listed flows (flow.c), never over the conntrack hash:
+ * a pressure pass when the mark is crossed, a re-arm of unlimited flows
+ * before their stored maximum runs out, the hand-back of pins a
+ * configuration change withdrew, and a sweep of flows that ended without
+ * conntrack telling us.
  */
 #include "floor.h"
 #include "events.h"
@@ -29,9 +40,35 @@
 #include <net/netfilter/nf_conntrack_l4proto.h>
 #include <net/netfilter/nf_conntrack_timeout.h>
 
-static unsigned int lemonade_scan_interval = 600;
-module_param_named(scan_interval, lemonade_scan_interval, uint, 0644);
-MODULE_PARM_DESC(scan_interval, "Seconds between re-arm scans of unlimited flows (default 600)");
+static unsigned int scan_interval = 600;
+
+static int interval_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int err = kstrtouint(val, 0, &v);
+
+	if (err)
+		return err;
+	if (v < 10 || v > 86400) {
+		pr_err("scan_interval is 10..86400 seconds\n");
+		return -ERANGE;
+	}
+	WRITE_ONCE(scan_interval, v);
+	return 0;
+}
+
+static const struct kernel_param_ops interval_ops = {
+	.set = interval_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(scan_interval, &interval_ops, &scan_interval, 0644);
+MODULE_PARM_DESC(scan_interval, "Seconds between the passes that re-arm unlimited flows and let go of ended ones (10-86400, default 600)");
+
+static unsigned long interval_jiffies(void)
+{
+	return (unsigned long)READ_ONCE(scan_interval) * HZ;
+}
 
 static bool flow_established(const struct nf_conn *ct)
 {
@@ -42,6 +79,8 @@ static bool flow_established(const struct nf_conn *ct)
 /* Raise the idle budget of @ct to @pin; true if it was written. */
 static bool apply_pin(struct nf_conn *ct, const struct lemonade_pin *pin)
 {
+	if (test_bit(IPS_FIXED_TIMEOUT_BIT, &ct->status))
+		return false;
 	if (!nf_ct_is_confirmed(ct)) {
 		/* relative until confirmation adds the timestamp */
 		if (ct->timeout < pin->low) {
@@ -56,24 +95,6 @@ static bool apply_pin(struct nf_conn *ct, const struct lemonade_pin *pin)
 	return true;
 }
 
-/* A new entry was created: past the high-water mark, start a pass. */
-void lemonade_floor_new_flow(struct lemonade_net *ln,
-			     const struct lemonade_cfg *cfg)
-{
-	unsigned int max = READ_ONCE(nf_conntrack_max);
-
-	if (!max || test_bit(LEMONADE_F_PRESSURE, &ln->flags) ||
-	    time_before(jiffies, READ_ONCE(ln->pressure_after)))
-		return;
-	if ((u64)lemonade_ct_count(ln->net) * 100 <=
-	    (u64)max * cfg->high_water)
-		return;
-	if (!test_and_set_bit(LEMONADE_F_PRESSURE, &ln->flags)) {
-		lemonade_count(ln, LEMONADE_STAT_A_PRESSURE_EVENTS, 1);
-		lemonade_scan_kick(ln, 0);
-	}
-}
-
 /* A packet of listed flow @ct crossed a hook: keep it pinned to @pin. */
 void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
 		    const struct lemonade_pin *pin)
@@ -82,127 +103,246 @@ void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
 		lemonade_count(ln, LEMONADE_STAT_A_PINNED, 1);
 }
 
-/* ---- table walks (process context) ---- */
+static bool above(struct net *net, unsigned int percent)
+{
+	unsigned int max = READ_ONCE(nf_conntrack_max);
 
-struct walk {
-	struct net *net;
+	return max && (u64)lemonade_ct_count(net) * 100 > (u64)max * percent;
+}
+
+/* A new entry was created: past the high-water mark, start a pass. */
+void lemonade_floor_new_flow(struct lemonade_net *ln,
+			     const struct lemonade_cfg *cfg)
+{
+	if (test_bit(LEMONADE_F_PRESSURE, &ln->flags) ||
+	    time_before(jiffies, READ_ONCE(ln->pressure_after)) ||
+	    !above(ln->net, cfg->high_water))
+		return;
+	if (!test_and_set_bit(LEMONADE_F_PRESSURE, &ln->flags)) {
+		lemonade_count(ln, LEMONADE_STAT_A_PRESSURE_EVENTS, 1);
+		lemonade_scan_kick(ln, 0);
+	}
+}
+
+/*
+ * The idle timeout conntrack gives @ct in its state, as its TCP tracker
+ * chooses it on each packet (nf_conntrack_proto_tcp.c): the RETRANS and
+ * UNACK shortcuts when they apply, else the state's own, from the flow's
+ * ct timeout policy or the netns's table.
+ */
+static u32 own_timeout(const struct nf_conn *ct)
+{
+	const struct nf_tcp_net *tn = nf_tcp_pernet(nf_ct_net(ct));
+	const unsigned int *timeouts = nf_ct_timeout_lookup(ct);
+	u8 state = READ_ONCE(ct->proto.tcp.state);
+	u32 own;
+
+	if (!timeouts)
+		timeouts = tn->timeouts;
+	own = timeouts[state];
+	if (READ_ONCE(ct->proto.tcp.retrans) >= tn->tcp_max_retrans)
+		own = min(own, timeouts[TCP_CONNTRACK_RETRANS]);
+	else if ((READ_ONCE(ct->proto.tcp.seen[0].flags) |
+		  READ_ONCE(ct->proto.tcp.seen[1].flags)) &
+		 IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED)
+		own = min(own, timeouts[TCP_CONNTRACK_UNACK]);
+	else if (!READ_ONCE(ct->proto.tcp.last_win))
+		own = min(own, timeouts[TCP_CONNTRACK_RETRANS]);
+	return own;
+}
+
+/*
+ * How long has @ct been idle, and since when has it been borrowing (0 if
+ * it is not)? Its last packet left the larger of conntrack's own timeout
+ * and the pin (whichever was written last: the pin only ever raises it).
+ */
+static u32 borrowing(const struct nf_conn *ct, const struct lemonade_pin *pin,
+		     u32 *idle)
+{
+	u32 own = own_timeout(ct), budget, left;
+
+	if (!nf_ct_is_confirmed(ct) || own >= pin->low)
+		return 0;	/* conntrack's own timeout stands: no loan */
+	budget = pin->set;
+	left = nf_ct_expires(ct);
+	if (left > budget)
+		return 0;
+	*idle = budget - left;
+	return *idle > own ? *idle - own : 0;
+}
+
+/* ---- passes over the listed flows (process context) ---- */
+
+struct loan {
+	struct nf_conn *ct;	/* referenced */
+	u32 idle;
+};
+
+struct pass {
+	struct lemonade_net *ln;
 	const struct lemonade_cfg *cfg;
-	u32 now;
-	u32 *stamps;		/* estimated time of last activity */
+	struct loan *loans;
 	unsigned int n, cap;
-	u32 cutoff;
-	unsigned int todo;	/* recycle budget */
 	unsigned int done;
 };
 
-/*
- * When did @ct last carry traffic? Its expiry minus the budget the last
- * packet gave it: the larger of our pin and conntrack's own ESTABLISHED
- * timeout (a timeout policy's, if one is attached).
- */
-static u32 last_seen(const struct nf_conn *ct, const struct lemonade_pin *pin)
+static const struct lemonade_pin *pass_pin(const struct pass *w,
+					   struct nf_conn *ct,
+					   struct lemonade_flow *f)
 {
-	const unsigned int *timeouts = nf_ct_timeout_lookup(ct);
-	u32 own, budget;
-
-	if (!timeouts)
-		timeouts = nf_tcp_pernet(nf_ct_net(ct))->timeouts;
-	own = timeouts[TCP_CONNTRACK_ESTABLISHED];
-	budget = max(own, pin->set);
-	return READ_ONCE(ct->timeout) - budget;
-}
-
-static const struct lemonade_pin *walk_match(struct nf_conn *ct,
-					     struct walk *w)
-{
-	if (!net_eq(nf_ct_net(ct), w->net) || !flow_established(ct))
+	if (!w->cfg->enabled)
 		return NULL;
-	return lemonade_cfg_pin(w->cfg, ct);
+	return f ? lemonade_flow_pin(w->cfg, f) : lemonade_cfg_pin(w->cfg, ct);
 }
 
-static int collect_idle(struct nf_conn *ct, void *data)
+static void collect_loan(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
 {
-	struct walk *w = data;
-	const struct lemonade_pin *pin = walk_match(ct, w);
-
-	if (pin && w->n < w->cap)
-		w->stamps[w->n++] = last_seen(ct, pin);
-	return 0;
-}
-
-static int recycle_idle(struct nf_conn *ct, void *data)
-{
-	struct walk *w = data;
 	const struct lemonade_pin *pin;
+	struct pass *w = arg;
+	u32 idle;
 
-	if (w->done >= w->todo)
-		return 0;
-	pin = walk_match(ct, w);
-	if (!pin || (s32)(last_seen(ct, pin) - w->cutoff) > 0)
-		return 0;
-	w->done++;
-	return 1;
+	/*
+	 * An adopted flow's timeout was not necessarily set by the floor (it
+	 * may carry no packet since): its idle time cannot be told, and the
+	 * module never takes a flow stock Linux would keep.
+	 */
+	if (!f)
+		return;
+	pin = pass_pin(w, ct, f);
+	if (!pin || !flow_established(ct) || nf_ct_is_dying(ct) ||
+	    test_bit(IPS_FIXED_TIMEOUT_BIT, &ct->status) ||
+	    w->n == w->cap || !borrowing(ct, pin, &idle))
+		return;
+	nf_conntrack_get(&ct->ct_general);
+	w->loans[w->n].ct = ct;
+	w->loans[w->n].idle = idle;
+	w->n++;
 }
 
-/* Oldest first; stamps lie in the past, compared relative to now. */
-static int cmp_age(const void *a, const void *b, const void *priv)
+/* Longest idle first. */
+static int cmp_idle(const void *a, const void *b)
 {
-	u32 now = *(const u32 *)priv;
-	s32 da = (s32)(*(const u32 *)a - now);
-	s32 db = (s32)(*(const u32 *)b - now);
+	u32 ia = ((const struct loan *)a)->idle;
+	u32 ib = ((const struct loan *)b)->idle;
 
-	return da < db ? -1 : da > db;
+	return ia > ib ? -1 : ia < ib;
+}
+
+/* Visit the linked flows, then the adopted ones. */
+static void each_listed(struct lemonade_net *ln,
+			void (*fn)(struct nf_conn *ct, struct lemonade_flow *f,
+				   void *arg),
+			void *arg)
+{
+	const struct lemonade_adopted *a;
+	struct nf_conn **cts;
+	unsigned int i, n = 0;
+
+	lemonade_flows_each(ln, fn, arg);
+	/* adopted flows: referenced copies, the set may change meanwhile */
+	mutex_lock(&ln->lock);
+	a = rcu_dereference_protected(ln->adopted, lockdep_is_held(&ln->lock));
+	cts = a ? kvmalloc_array(a->n, sizeof(*cts), GFP_KERNEL) : NULL;
+	for (i = 0; cts && i < a->n; i++) {
+		nf_conntrack_get(&a->ct[i]->ct_general);
+		cts[n++] = a->ct[i];
+	}
+	mutex_unlock(&ln->lock);
+	for (i = 0; i < n; i++) {
+		fn(cts[i], NULL, arg);
+		nf_ct_put(cts[i]);
+		cond_resched();
+	}
+	kvfree(cts);
 }
 
 /*
- * One pass; a table that stays above the mark with nothing left to
- * release (it is full of other flows) is not walked again for a second.
+ * One pressure pass: release borrowing flows (linked ones: see
+ * collect_loan()), longest idle first, until the table is back at the
+ * low-water mark or none is left. A table that
+ * stays above the mark with nothing left to release (it is full of other
+ * flows) is not looked at again for a second.
  */
 static void recycle(struct lemonade_net *ln, const struct lemonade_cfg *cfg)
 {
 	unsigned int max = READ_ONCE(nf_conntrack_max);
-	unsigned int count = lemonade_ct_count(ln->net);
 	unsigned int low = (u64)max * cfg->low_water / 100;
-	struct walk w = { .net = ln->net, .cfg = cfg };
+	struct pass w = { .ln = ln, .cfg = cfg };
+	unsigned int i, count = lemonade_ct_count(ln->net), todo;
 
-	if (!max || (u64)count * 100 <= (u64)max * cfg->high_water)
+	if (!above(ln->net, cfg->high_water))
 		return;
-	w.todo = count - low;
-	w.cap = count + 64;
-	w.stamps = kvmalloc_array(w.cap, sizeof(u32), GFP_KERNEL);
-	if (!w.stamps) {
+	todo = count > low ? count - low : 0;
+	w.cap = atomic_read(&ln->nlinked) + 64;
+	w.loans = kvmalloc_array(w.cap, sizeof(*w.loans), GFP_KERNEL);
+	if (!w.loans) {
 		WRITE_ONCE(ln->pressure_after, jiffies + HZ);
 		return;
 	}
-	lemonade_ct_iterate(ln->net, collect_idle, &w);
-	if (w.n) {
-		w.now = nfct_time_stamp;
-		sort_r(w.stamps, w.n, sizeof(u32), cmp_age, NULL, &w.now);
-		w.cutoff = w.stamps[min(w.todo, w.n) - 1];
-		lemonade_ct_iterate(ln->net, recycle_idle, &w);
-		lemonade_count(ln, LEMONADE_STAT_A_RECYCLED, w.done);
-	}
-	kvfree(w.stamps);
-	if (w.done < w.todo)
+	lemonade_flows_each(ln, collect_loan, &w);
+	sort(w.loans, w.n, sizeof(*w.loans), cmp_idle, NULL);
+	/* the count drops as the entries are freed, after this pass */
+	for (i = 0; i < w.n && w.done < todo; i++)
+		if (nf_ct_kill(w.loans[i].ct))
+			w.done++;
+	for (i = 0; i < w.n; i++)
+		nf_ct_put(w.loans[i].ct);
+	kvfree(w.loans);
+	lemonade_count(ln, LEMONADE_STAT_A_RECYCLED, w.done);
+	if (above(ln->net, cfg->high_water))
 		WRITE_ONCE(ln->pressure_after, jiffies + HZ);
 	if (w.done) {
-		pr_info_ratelimited("table at %u of %u entries: released %u idle listed flows\n",
-				    count, max, w.done);
+		pr_info_ratelimited("table at %u of %u entries: released %u listed flows idle past conntrack's own timeouts\n",
+				    lemonade_ct_count(ln->net), max, w.done);
 		lemonade_event_released(ln, w.done);
 	}
 }
 
-static int rearm_unlimited(struct nf_conn *ct, void *data)
+static void rearm_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
 {
-	struct walk *w = data;
-	const struct lemonade_pin *pin = walk_match(ct, w);
+	const struct lemonade_pin *pin;
+	struct pass *w = arg;
 
-	if (!pin || !pin->unlimited || nf_ct_is_dying(ct) ||
-	    !nf_ct_is_confirmed(ct) || nf_ct_expires(ct) >= LEMONADE_REARM_BELOW)
-		return 0;
+	pin = pass_pin(w, ct, f);
+	if (!pin || !pin->unlimited || !flow_established(ct) ||
+	    nf_ct_is_dying(ct) || !nf_ct_is_confirmed(ct) ||
+	    test_bit(IPS_FIXED_TIMEOUT_BIT, &ct->status) ||
+	    nf_ct_expires(ct) >= LEMONADE_REARM_BELOW)
+		return;
 	WRITE_ONCE(ct->timeout, nfct_time_stamp + pin->set);
 	w->done++;
-	return 0;
+}
+
+/*
+ * Hand @ct back to what the configuration allows now: conntrack's own
+ * timeout, or the pin if it still has one. Never lengthens it.
+ */
+static void hand_back(struct nf_conn *ct, const struct lemonade_pin *pin,
+		      unsigned int *done)
+{
+	u32 allowed = own_timeout(ct);
+
+	if (!nf_ct_is_confirmed(ct) || nf_ct_is_dying(ct) ||
+	    test_bit(IPS_FIXED_TIMEOUT_BIT, &ct->status))
+		return;
+	if (pin && flow_established(ct))
+		allowed = max(allowed, pin->set);
+	if (nf_ct_expires(ct) > allowed) {
+		WRITE_ONCE(ct->timeout, nfct_time_stamp + allowed);
+		(*done)++;
+	}
+}
+
+static void withdraw_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
+{
+	struct pass *w = arg;
+
+	hand_back(ct, pass_pin(w, ct, f), &w->done);
+}
+
+static void release_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
+{
+	hand_back(ct, NULL, &((struct pass *)arg)->done);
 }
 
 static struct lemonade_cfg *cfg_snapshot(struct lemonade_net *ln)
@@ -216,55 +356,76 @@ static struct lemonade_cfg *cfg_snapshot(struct lemonade_net *ln)
 	return cfg;
 }
 
-void lemonade_floor_work(struct work_struct *work)
+static void earliest(unsigned long *next, unsigned long t)
 {
-	struct lemonade_net *ln = container_of(to_delayed_work(work),
-					       struct lemonade_net, scan);
-	struct lemonade_cfg *cfg = cfg_snapshot(ln);
-	unsigned long now = jiffies, next = 0;
-	struct walk w = { .net = ln->net };
+	if (!*next || time_before(t, *next))
+		*next = t;
+}
 
-	if (!cfg)
-		return;
+/*
+ * The floor's share of the netns's work. Returns when it wants to run
+ * again (0: only when kicked).
+ */
+unsigned long lemonade_floor_work(struct lemonade_net *ln)
+{
+	unsigned long now = jiffies, next = 0;
+	struct pass w = { .ln = ln };
+	struct lemonade_cfg *cfg;
+	bool unlimited;
+
+	/*
+	 * Under pressure or not, a table with listed flows is looked at
+	 * every second: entries that never cross a hook (ctnetlink,
+	 * conntrackd) can fill it too, and relief must not wait for a new
+	 * flow that conntrack would refuse.
+	 */
+	rcu_read_lock();
+	cfg = rcu_dereference(ln->cfg);
+	unlimited = cfg && cfg->enabled && cfg->any_unlimited;
+	if (atomic_read(&ln->nlinked)) {
+		earliest(&next, now + HZ);
+		if (cfg && cfg->enabled && above(ln->net, cfg->high_water) &&
+		    !time_before(now, READ_ONCE(ln->pressure_after)) &&
+		    !test_and_set_bit(LEMONADE_F_PRESSURE, &ln->flags))
+			lemonade_count(ln, LEMONADE_STAT_A_PRESSURE_EVENTS, 1);
+	}
+	rcu_read_unlock();
+	if (!test_bit(LEMONADE_F_PRESSURE, &ln->flags) &&
+	    !test_bit(LEMONADE_F_WITHDRAW, &ln->flags) &&
+	    time_before(now, READ_ONCE(ln->rearm_at)))
+		goto adopted;
+	cfg = cfg_snapshot(ln);
+	if (!cfg) {
+		/* without memory the pending work waits a second */
+		return now + HZ;
+	}
 	w.cfg = cfg;
+	if (test_and_clear_bit(LEMONADE_F_WITHDRAW, &ln->flags)) {
+		each_listed(ln, withdraw_one, &w);
+		lemonade_count(ln, LEMONADE_STAT_A_RELEASED_POLICY, w.done);
+		w.done = 0;
+	}
 	if (cfg->enabled && test_bit(LEMONADE_F_PRESSURE, &ln->flags))
 		recycle(ln, cfg);
 	clear_bit(LEMONADE_F_PRESSURE, &ln->flags);
-	if (cfg->enabled && cfg->any_unlimited) {
-		if (time_after_eq(now, READ_ONCE(ln->rearm_at))) {
-			lemonade_ct_iterate(ln->net, rearm_unlimited, &w);
+	if (time_after_eq(now, READ_ONCE(ln->rearm_at))) {
+		if (cfg->enabled && cfg->any_unlimited) {
+			each_listed(ln, rearm_one, &w);
 			lemonade_count(ln, LEMONADE_STAT_A_REARMED, w.done);
-			WRITE_ONCE(ln->rearm_at, now +
-				   READ_ONCE(lemonade_scan_interval) * HZ);
 		}
-		next = READ_ONCE(ln->rearm_at);
+		lemonade_flow_sweep(ln);
+		WRITE_ONCE(ln->rearm_at, now + interval_jiffies());
 	}
-	/* adopted flows that ended are let go within a second */
-	if (lemonade_flow_adopt_prune(ln, false) &&
-	    (!next || time_after(next, now + HZ)))
-		next = now + HZ;
-	if (next)
-		lemonade_scan_kick(ln, time_after(next, now) ? next - now : 0);
 	kfree(cfg);
-}
-
-static int release_pinned(struct nf_conn *ct, void *data)
-{
-	struct walk *w = data;
-	const unsigned int *timeouts;
-	u32 own;
-
-	if (!walk_match(ct, w) || !nf_ct_is_confirmed(ct))
-		return 0;
-	timeouts = nf_ct_timeout_lookup(ct);
-	if (!timeouts)
-		timeouts = nf_tcp_pernet(nf_ct_net(ct))->timeouts;
-	own = timeouts[TCP_CONNTRACK_ESTABLISHED];
-	if (nf_ct_expires(ct) > own) {
-		WRITE_ONCE(ct->timeout, nfct_time_stamp + own);
-		w->done++;
-	}
-	return 0;
+adopted:
+	/* the re-arm and the sweep, while anything is listed */
+	if (unlimited || atomic_read(&ln->nlinked) ||
+	    rcu_access_pointer(ln->adopted))
+		earliest(&next, READ_ONCE(ln->rearm_at));
+	/* adopted flows that ended are let go within a second */
+	if (lemonade_flow_adopt_prune(ln, false))
+		earliest(&next, now + HZ);
+	return next;
 }
 
 /*
@@ -273,16 +434,11 @@ static int release_pinned(struct nf_conn *ct, void *data)
  */
 void lemonade_floor_release(struct lemonade_net *ln)
 {
-	struct lemonade_cfg *cfg = cfg_snapshot(ln);
-	struct walk w = { .net = ln->net };
+	struct pass w = { .ln = ln };
 
-	if (!cfg)
-		return;
-	w.cfg = cfg;
-	lemonade_ct_iterate(ln->net, release_pinned, &w);
+	each_listed(ln, release_one, &w);
 	lemonade_count(ln, LEMONADE_STAT_A_RELEASED_UNLOAD, w.done);
 	if (w.done)
 		pr_info("released %u pinned flows to conntrack's own timeouts\n",
 			w.done);
-	kfree(cfg);
 }

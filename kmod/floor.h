@@ -11,7 +11,7 @@ void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
 		    const struct lemonade_pin *pin);
 void lemonade_floor_new_flow(struct lemonade_net *ln,
 			     const struct lemonade_cfg *cfg);
-void lemonade_floor_work(struct work_struct *work);
+unsigned long lemonade_floor_work(struct lemonade_net *ln);
 void lemonade_floor_release(struct lemonade_net *ln);
 
 #endif /* _LEMONADE_FLOOR_H */

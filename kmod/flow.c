@@ -10,17 +10,24 @@
  * global table, so the floor would be lost without anyone noticing.
  *
  * A flow is listed when it carries the helper: one pointer compare per
- * packet. Flows that were already open when the module was loaded (or
- * when their port was listed) cannot take an extension: conntrack extends
- * only unconfirmed entries. One walk of the netns's entries at that moment
+ * packet. Once its handshake is complete it is linked on its netns's list,
+ * referenced, so that the floor and the flows dump reach the listed flows
+ * without walking the conntrack hash. Linking happens after confirmation
+ * only: conntrack calls the helper's destroy callback for confirmed
+ * entries alone, and that callback is where a flow is unlinked.
+ *
+ * Flows that were already open when the module was loaded (or when their
+ * port was listed) cannot take an extension: conntrack extends only
+ * unconfirmed entries. One walk of the netns's entries at that moment
  * "adopts" them into a sorted array of referenced entries; while any netns
  * has one, a static key sends extension-less flows to a binary search of
  * it, and the floor's work drops the ones that ended (every second), so
  * the key goes off again once the last adopted flow is gone.
  *
- * The guard's negotiation records come from a pool of guard_buffers
- * entries over all netns; the helper's destroy callback gives a flow's
- * record back when the entry dies mid-negotiation.
+ * The guard's negotiation records come from a kmem_cache, at most
+ * guard_buffers_max over all netns and the netns's own budget (its
+ * configuration's guard_buffers) each; a record's id in the netns's
+ * xarray is all the flow keeps.
  */
 #include "flow.h"
 #include "compat/compat.h"
@@ -31,12 +38,13 @@
 #include <linux/sort.h>
 #include <linux/spinlock.h>
 #include <linux/vmalloc.h>
+#include <linux/xarray.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 
-static unsigned int guard_buffers = 1024;
-module_param(guard_buffers, uint, 0444);
-MODULE_PARM_DESC(guard_buffers, "Negotiations the guard inspects at once, over all netns (default 1024)");
+static unsigned int guard_buffers_max = 4096;
+module_param(guard_buffers_max, uint, 0644);
+MODULE_PARM_DESC(guard_buffers_max, "Negotiations the guard inspects at once over all netns (default 4096)");
 
 static const struct nf_conntrack_expect_policy lemonade_exp_policy = {
 	.max_expected	= 0,
@@ -50,9 +58,8 @@ static struct nf_conntrack_helper *lemonade_helper __read_mostly;
 
 DEFINE_STATIC_KEY_FALSE(lemonade_adopting);
 
-static LIST_HEAD(neg_list);
-static DEFINE_SPINLOCK(neg_lock);
-static unsigned int neg_count;
+static struct kmem_cache *neg_cache __read_mostly;
+static atomic_t negs_total = ATOMIC_INIT(0);
 
 static int lemonade_help(struct sk_buff *skb, unsigned int protoff,
 			 struct nf_conn *ct, enum ip_conntrack_info ctinfo)
@@ -63,10 +70,13 @@ static int lemonade_help(struct sk_buff *skb, unsigned int protoff,
 /* The state of @ct if it carries our helper, else NULL. RCU held. */
 struct lemonade_flow *lemonade_flow(const struct nf_conn *ct)
 {
-	const struct nf_conn_help *help = nfct_help(ct);
+	const struct nf_conn_help *help;
 
-	if (!help || !lemonade_helper ||
-	    rcu_access_pointer(help->helper) != lemonade_helper)
+	if (!test_bit(IPS_HELPER_BIT, &ct->status))
+		return NULL;
+	help = nfct_help(ct);
+	if (!help || rcu_access_pointer(help->helper) != lemonade_helper ||
+	    !lemonade_helper)
 		return NULL;
 	return nfct_help_data(ct);
 }
@@ -89,58 +99,22 @@ const struct lemonade_pin *lemonade_flow_pin(const struct lemonade_cfg *cfg,
 	return &cfg->pins[i];
 }
 
-struct lemonade_neg *lemonade_neg_get(void)
-{
-	struct lemonade_neg *neg = NULL;
-
-	spin_lock_bh(&neg_lock);
-	if (neg_count < READ_ONCE(guard_buffers)) {
-		neg = kzalloc(sizeof(*neg), GFP_ATOMIC);
-		if (neg) {
-			list_add(&neg->list, &neg_list);
-			neg_count++;
-		}
-	}
-	spin_unlock_bh(&neg_lock);
-	return neg;
-}
-
-void lemonade_neg_put(struct lemonade_neg *neg)
-{
-	if (!neg)
-		return;
-	spin_lock_bh(&neg_lock);
-	list_del(&neg->list);
-	neg_count--;
-	spin_unlock_bh(&neg_lock);
-	kfree(neg);
-}
-
-/* The conntrack entry dies: its record goes back to the pool. */
-static void lemonade_flow_destroy(struct nf_conn *ct)
-{
-	struct lemonade_flow *f = nfct_help_data(ct);
-
-	if (f && f->neg) {
-		lemonade_neg_put(f->neg);
-		f->neg = NULL;
-	}
-}
-
-/* For the flows dump and events; read without the entry's lock. */
+/* For the flows dump and events: a lockless peek. */
 u8 lemonade_flow_guard(const struct nf_conn *ct, u32 *inspected)
 {
 	const struct lemonade_flow *f = lemonade_flow(ct);
+	u8 phase;
 
-	if (!f || !f->proto) {
-		*inspected = 0;
+	*inspected = 0;
+	if (!f || !LEMONADE_GUARD_PROTO(READ_ONCE(f->guard)))
 		return GUARD_IDLE;
-	}
-	*inspected = READ_ONCE(f->inspected);
-	return READ_ONCE(f->phase);
+	phase = lemonade_flow_phase(f);
+	if (phase != GUARD_ACTIVE)
+		*inspected = READ_ONCE(f->inspected);
+	return phase;
 }
 
-/* The guard's protocol for a port's tag, as lemonade_flow.proto keeps it. */
+/* The guard's protocol for a port's tag, as lemonade_flow.guard keeps it. */
 static u8 guard_proto(u8 tag)
 {
 	switch (tag) {
@@ -155,8 +129,9 @@ static u8 guard_proto(u8 tag)
 }
 
 /*
- * A new, unconfirmed flow on a listed port (protocol tag @proto); false if
- * it stays offloadable.
+ * A new, unconfirmed flow on listed port @port (protocol tag @proto);
+ * false if it stays offloadable. Only a flow that starts with a SYN can
+ * have its negotiation followed (the guard needs the handshake).
  */
 bool lemonade_flow_mark(struct nf_conn *ct, u16 port, u8 proto)
 {
@@ -171,9 +146,220 @@ bool lemonade_flow_mark(struct nf_conn *ct, u16 port, u8 proto)
 	rcu_assign_pointer(help->helper, lemonade_helper);
 	set_bit(IPS_HELPER_BIT, &ct->status);
 	f = nfct_help_data(ct);
-	f->proto = guard_proto(proto);
+	if (READ_ONCE(ct->proto.tcp.state) == TCP_CONNTRACK_SYN_SENT)
+		f->guard = guard_proto(proto) << 4;
 	f->port = port;
 	return true;
+}
+
+/* ---- the netns's list of linked flows ---- */
+
+static struct lemonade_shard *shard_of(struct lemonade_net *ln,
+				       const struct nf_conn *ct)
+{
+	return &ln->shards[hash_ptr(ct, ilog2(LEMONADE_SHARDS))];
+}
+
+/*
+ * A listed flow completed its handshake: link it (once; a lockless peek,
+ * re-checked under the shard's lock). Its reference keeps the entry's
+ * memory while it is on the list.
+ */
+void lemonade_flow_link(struct lemonade_net *ln, struct nf_conn *ct,
+			struct lemonade_flow *f)
+{
+	struct lemonade_shard *s = shard_of(ln, ct);
+
+	if (READ_ONCE(f->flags) & FLOW_LINKED)
+		return;
+	spin_lock_bh(&s->lock);
+	if (!(f->flags & FLOW_LINKED) && nf_ct_is_confirmed(ct) &&
+	    !nf_ct_is_dying(ct)) {
+		nf_conntrack_get(&ct->ct_general);
+		f->ct = ct;
+		list_add_tail(&f->node, &s->head);
+		WRITE_ONCE(f->flags, f->flags | FLOW_LINKED);
+		/* the first listed flow: the periodic passes start */
+		if (atomic_inc_return(&ln->nlinked) == 1)
+			lemonade_scan_within(ln, HZ);
+	}
+	spin_unlock_bh(&s->lock);
+}
+
+/* Take @f off its list; true if this dropped the link's reference owed. */
+static bool unlink_flow(struct lemonade_net *ln, struct nf_conn *ct,
+			struct lemonade_flow *f)
+{
+	struct lemonade_shard *s = shard_of(ln, ct);
+	bool linked;
+
+	spin_lock_bh(&s->lock);
+	linked = f->flags & FLOW_LINKED;
+	if (linked) {
+		list_del(&f->node);
+		WRITE_ONCE(f->flags, f->flags & ~FLOW_LINKED);
+		atomic_dec(&ln->nlinked);
+	}
+	spin_unlock_bh(&s->lock);
+	return linked;
+}
+
+static void neg_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(neg_cache, container_of(head, struct lemonade_neg, rcu));
+}
+
+/*
+ * Give back the record of @f (if it has one) and set its guard @phase.
+ * ct->lock held.
+ */
+void lemonade_neg_end(struct lemonade_net *ln, struct lemonade_flow *f,
+		      u8 phase)
+{
+	struct lemonade_neg *neg = NULL;
+
+	if (lemonade_flow_phase(f) == GUARD_ACTIVE && f->neg)
+		neg = xa_erase_bh(&ln->negs, f->neg);
+	if (neg) {
+		f->inspected = min_t(u32, neg->inspected, U16_MAX);
+		atomic_dec(&ln->nnegs);
+		atomic_dec(&negs_total);
+		call_rcu(&neg->rcu, neg_free_rcu);
+	} else if (lemonade_flow_phase(f) == GUARD_ACTIVE) {
+		f->inspected = 0;
+	}
+	lemonade_flow_set_phase(f, phase);
+}
+
+/*
+ * A record for @f's negotiation (ct->lock held), or NULL when the netns's
+ * budget, the global cap or memory says no.
+ */
+struct lemonade_neg *lemonade_neg_new(struct lemonade_net *ln,
+				      const struct lemonade_cfg *cfg,
+				      struct nf_conn *ct, struct lemonade_flow *f)
+{
+	u32 budget = min_t(u32, cfg->guard_buffers, U16_MAX);
+	struct lemonade_neg *neg;
+	u32 id;
+
+	if (!budget || atomic_read(&ln->nnegs) >= budget)
+		return NULL;
+	if (atomic_inc_return(&negs_total) > READ_ONCE(guard_buffers_max))
+		goto undo;
+	neg = kmem_cache_alloc(neg_cache, GFP_ATOMIC | __GFP_NOWARN);
+	if (!neg)
+		goto undo;
+	/* the recorded bytes need no clearing */
+	memset(neg, 0, offsetof(struct lemonade_neg, rec));
+	neg->ct = ct;
+	neg->progress = jiffies;
+	if (xa_alloc_bh(&ln->negs, &id, neg, XA_LIMIT(1, budget), GFP_ATOMIC)) {
+		kmem_cache_free(neg_cache, neg);
+		goto undo;
+	}
+	atomic_inc(&ln->nnegs);
+	f->neg = id;
+	lemonade_flow_set_phase(f, GUARD_ACTIVE);
+	/* the guard's work gives stalled records back */
+	lemonade_scan_within(ln, HZ);
+	return neg;
+
+undo:
+	atomic_dec(&negs_total);
+	return NULL;
+}
+
+/* The record of @f while GUARD_ACTIVE (ct->lock held), else NULL. */
+struct lemonade_neg *lemonade_neg_of(struct lemonade_net *ln,
+				     const struct lemonade_flow *f)
+{
+	if (lemonade_flow_phase(f) != GUARD_ACTIVE || !f->neg)
+		return NULL;
+	return xa_load(&ln->negs, f->neg);
+}
+
+/* Forget @ct: its record and its place on the list. */
+static void forget(struct lemonade_net *ln, struct nf_conn *ct,
+		   struct lemonade_flow *f)
+{
+	spin_lock_bh(&ct->lock);
+	if (lemonade_flow_phase(f) == GUARD_ACTIVE)
+		lemonade_neg_end(ln, f, GUARD_ABANDONED);
+	spin_unlock_bh(&ct->lock);
+	if (unlink_flow(ln, ct, f))
+		nf_ct_put(ct);
+}
+
+/* The conntrack entry dies (helper destroy callback, RCU held). */
+static void lemonade_flow_destroy(struct nf_conn *ct)
+{
+	struct lemonade_flow *f = nfct_help_data(ct);
+
+	if (f)
+		forget(lemonade_pernet(nf_ct_net(ct)), ct, f);
+}
+
+#define WALK_BATCH	32
+
+void lemonade_flows_each(struct lemonade_net *ln,
+			 void (*fn)(struct nf_conn *ct, struct lemonade_flow *f,
+				    void *arg),
+			 void *arg)
+{
+	/* our place in a shard: other walkers and unlinks pass it by */
+	struct lemonade_flow cursor = { .flags = FLOW_CURSOR };
+	struct lemonade_flow *batch[WALK_BATCH], *f;
+	struct lemonade_shard *s;
+	unsigned int i, k;
+	bool more;
+
+	for (s = ln->shards; s < ln->shards + LEMONADE_SHARDS; s++) {
+		spin_lock_bh(&s->lock);
+		list_add(&cursor.node, &s->head);
+		spin_unlock_bh(&s->lock);
+		do {
+			spin_lock_bh(&s->lock);
+			k = 0;
+			while (k < WALK_BATCH && cursor.node.next != &s->head) {
+				f = list_next_entry(&cursor, node);
+				list_move(&cursor.node, &f->node);
+				if (f->flags & FLOW_CURSOR)
+					continue;
+				/* f->ct is stable while linked */
+				nf_conntrack_get(&f->ct->ct_general);
+				batch[k++] = f;
+			}
+			more = cursor.node.next != &s->head;
+			if (!more)
+				list_del(&cursor.node);
+			spin_unlock_bh(&s->lock);
+			for (i = 0; i < k; i++) {
+				struct nf_conn *ct = batch[i]->ct;
+
+				fn(ct, batch[i], arg);
+				nf_ct_put(ct);
+			}
+			cond_resched();
+		} while (more);
+	}
+}
+
+static void sweep_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
+{
+	/* dead without our destroy callback, or unhelped by ctnetlink */
+	if (nf_ct_is_dying(ct) || lemonade_flow(ct) != f)
+		forget(arg, ct, f);
+}
+
+/*
+ * Let go of linked flows that ended without the destroy callback (their
+ * helper was taken away by ctnetlink); process context.
+ */
+unsigned long lemonade_flow_sweep(struct lemonade_net *ln)
+{
+	lemonade_flows_each(ln, sweep_one, ln);
+	return atomic_read(&ln->nlinked);
 }
 
 /* ---- adopted flows ---- */
@@ -318,38 +504,77 @@ out:
 	return left;
 }
 
+/* ---- lifecycle ---- */
+
+void lemonade_flow_net_init(struct lemonade_net *ln)
+{
+	unsigned int i;
+
+	for (i = 0; i < LEMONADE_SHARDS; i++) {
+		spin_lock_init(&ln->shards[i].lock);
+		INIT_LIST_HEAD(&ln->shards[i].head);
+	}
+	xa_init_flags(&ln->negs, XA_FLAGS_ALLOC1 | XA_FLAGS_LOCK_BH);
+}
+
+static void forget_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
+{
+	forget(arg, ct, f);
+}
+
+/*
+ * The netns or the module goes (its hooks are gone): every linked flow is
+ * let go, its record freed, and the adopted ones too.
+ */
+void lemonade_flow_net_exit(struct lemonade_net *ln)
+{
+	lemonade_flows_each(ln, forget_one, ln);
+	lemonade_flow_adopt_prune(ln, true);
+	WARN_ON_ONCE(atomic_read(&ln->nlinked) || atomic_read(&ln->nnegs));
+	xa_destroy(&ln->negs);
+}
+
 int __init lemonade_flow_init(void)
 {
+	int err;
+
+	neg_cache = kmem_cache_create("nf_lemonade_neg",
+				      sizeof(struct lemonade_neg), 0, 0, NULL);
+	if (!neg_cache)
+		return -ENOMEM;
 	nf_ct_helper_init(&lemonade_helper_tmpl, NFPROTO_UNSPEC, IPPROTO_TCP,
 			  "lemonade", 0, 0, 0, &lemonade_exp_policy, 0,
 			  lemonade_help, NULL, THIS_MODULE);
 	lemonade_helper_tmpl.destroy = lemonade_flow_destroy;
-	return lemonade_helper_register(&lemonade_helper_tmpl, &lemonade_helper);
+	err = lemonade_helper_register(&lemonade_helper_tmpl, &lemonade_helper);
+	if (err)
+		kmem_cache_destroy(neg_cache);
+	return err;
 }
 
-/* After the hooks are gone: nothing attaches the helper any more. */
+/*
+ * First step of module exit: no destroy callback runs from now on (a
+ * flow that dies meanwhile stays linked, referenced, for
+ * lemonade_flow_net_exit()), so the per-netns state can go.
+ */
+void lemonade_flow_disable(void)
+{
+	WRITE_ONCE(lemonade_helper->destroy, NULL);
+	/* destroy callbacks run under rcu_read_lock() */
+	synchronize_rcu();
+}
+
+/* After every netns let go of its flows: nothing attaches the helper. */
 void lemonade_flow_exit(void)
 {
-	struct lemonade_neg *neg, *tmp;
-
 	/*
 	 * Before 7.2 this detaches the helper from every flow that still
 	 * carries it; since, such flows keep an inert copy (its help
-	 * callback cleared) until they end.
+	 * callback cleared, its destroy callback too) until they end.
 	 */
-	/*
-	 * A copy that outlives the module must not call into it; the
-	 * unregistration's synchronize_rcu() waits for running callers.
-	 */
-	WRITE_ONCE(lemonade_helper->destroy, NULL);
 	nf_conntrack_helper_unregister(lemonade_helper);
 	lemonade_helper = NULL;
-
-	spin_lock_bh(&neg_lock);
-	list_for_each_entry_safe(neg, tmp, &neg_list, list) {
-		list_del(&neg->list);
-		kfree(neg);
-	}
-	neg_count = 0;
-	spin_unlock_bh(&neg_lock);
+	/* records are freed after a grace period */
+	rcu_barrier();
+	kmem_cache_destroy(neg_cache);
 }

@@ -5,8 +5,17 @@
  * Every new flow on a listed port gets the inert conntrack helper
  * "lemonade"; the helper's 32-byte private area holds struct
  * lemonade_flow, and a flow is listed exactly when it carries that helper.
- * The guard's transient negotiation record (struct lemonade_neg) hangs off
- * it while a negotiation is inspected.
+ *
+ * Once conntrack sees its handshake complete, a listed flow is linked on
+ * its netns's list (a few shards, each with its own lock), holding a
+ * reference on the entry: the floor's passes and the flows dump reach the
+ * listed flows there, never through the conntrack hash. The helper's
+ * destroy callback unlinks it; a flow whose helper was taken away by
+ * ctnetlink (no destroy callback then) stays linked, referenced, until the
+ * next sweep notices.
+ *
+ * While the guard inspects a negotiation, the flow names a record (struct
+ * lemonade_neg) in its netns's xarray, from a per-netns budget.
  */
 #ifndef _LEMONADE_FLOW_H
 #define _LEMONADE_FLOW_H
@@ -19,57 +28,93 @@
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 
-#define LEMONADE_NEG_REC_MAX	4096	/* server bytes recorded per flow */
-#define LEMONADE_NEG_SPANS	64	/* advertised keywords remembered per flow */
+/* server bytes recorded per flow: all that the parser reads */
+#define LEMONADE_NEG_REC_MAX	LP_BUDGET
+#define LEMONADE_NEG_AHEAD	4	/* ranges recorded beyond a gap */
 
 /* The guard phase of a flow is what LEMONADE_FLOW_A_GUARD reports. */
 enum {
 	GUARD_IDLE	= LEMONADE_GUARD_S_NONE,	/* not inspected (yet) */
-	GUARD_ACTIVE	= LEMONADE_GUARD_S_ACTIVE,	/* buffer attached */
+	GUARD_ACTIVE	= LEMONADE_GUARD_S_ACTIVE,	/* record attached */
 	GUARD_DONE	= LEMONADE_GUARD_S_DONE,	/* TLS, AUTH or budget */
-	GUARD_SKIPPED	= LEMONADE_GUARD_S_SKIPPED,	/* no buffer was free */
+	GUARD_SKIPPED	= LEMONADE_GUARD_S_SKIPPED,	/* no record was free */
 	GUARD_RESET	= LEMONADE_GUARD_S_RESET,	/* reset by the guard */
+	GUARD_ABANDONED	= LEMONADE_GUARD_S_ABANDONED,	/* stalled, or unfollowable */
 };
 
-/* lemonade_flow.flags */
+/* lemonade_flow.flags, changed under the shard's lock */
 enum {
-	FLOW_ISN_C	= BIT(0),
-	FLOW_ISN_S	= BIT(1),
-	FLOW_PENDING	= BIT(2),	/* a client extension command in flight */
-	FLOW_PENDING_AUTH = BIT(3),	/* ... and it is AUTH, not STARTTLS */
+	FLOW_LINKED	= BIT(0),	/* on the netns's list, referenced */
+	FLOW_CURSOR	= BIT(1),	/* not a flow: a walker's place in a list */
 };
 
-struct lemonade_neg;
-
-/* In the helper extension: at most 32 bytes, zeroed when attached. */
+/*
+ * In the helper extension: at most 32 bytes, zeroed when attached.
+ * guard: the guard's protocol (enum lp_proto + 1, 0 = not guarded) in the
+ * high nibble, its phase in the low one; changed under ct->lock.
+ */
 struct lemonade_flow {
-	u8 proto;		/* enum lp_proto + 1; 0 = not guarded */
-	u8 phase;
-	u8 flags;
-	u8 retrans;
-	u32 isn[IP_CT_DIR_MAX];	/* initial sequence numbers */
-	u32 pending_seq;	/* first byte of the pending command */
-	u32 inspected;		/* bytes inspected, both directions */
+	struct list_head node;	/* on the netns's list while FLOW_LINKED */
+	struct nf_conn *ct;	/* this entry, referenced while FLOW_LINKED */
 	u16 port;		/* the listed (server) port it was marked for */
 	u8 pin;			/* index of port in the configuration last seen */
-	struct lemonade_neg *neg;
+	u8 flags;
+	u8 guard;
+	union {
+		u16 neg;	/* GUARD_ACTIVE: the record's id in the netns */
+		u16 inspected;	/* after: bytes the guard parsed (saturated) */
+	};
 };
 
 static_assert(sizeof(struct lemonade_flow) <=
 	      sizeof_field(struct nf_conn_help, data));
 
-struct lemonade_span {
-	u16 off, len;
+#define LEMONADE_GUARD_PHASE(g)	((g) & 0x0f)
+#define LEMONADE_GUARD_PROTO(g)	((g) >> 4)
+
+static inline u8 lemonade_flow_phase(const struct lemonade_flow *f)
+{
+	return LEMONADE_GUARD_PHASE(READ_ONCE(f->guard));
+}
+
+/* Under ct->lock. */
+static inline void lemonade_flow_set_phase(struct lemonade_flow *f, u8 phase)
+{
+	WRITE_ONCE(f->guard, (f->guard & 0xf0) | phase);
+}
+
+struct lemonade_range {
+	u16 off, end;
 };
 
-/* The guard's record of a negotiation in progress. */
+/* lemonade_neg.flags */
+enum {
+	NEG_PENDING	 = BIT(0),	/* a client extension command in flight */
+	NEG_PENDING_AUTH = BIT(1),	/* ... and it is AUTH, not STARTTLS */
+};
+
+/*
+ * The guard's record of one negotiation in progress. Taken and given back
+ * under the owning entry's lock; the periodic reaper finds it through the
+ * netns's xarray under RCU.
+ */
 struct lemonade_neg {
-	struct list_head list;
-	struct lp_state lp[IP_CT_DIR_MAX];	/* [ORIGINAL] client, [REPLY] server */
-	u32 rec_len;				/* server bytes recorded */
-	unsigned int nspans;
-	struct lemonade_span spans[LEMONADE_NEG_SPANS];
+	struct rcu_head rcu;
+	struct nf_conn *ct;			/* owner */
+	unsigned long progress;			/* jiffies: last byte followed */
+	u32 isn[IP_CT_DIR_MAX];			/* initial sequence numbers */
+	u32 pending_seq;			/* first byte of the pending command */
+	u32 inspected;				/* bytes parsed, both directions */
+	u8 flags;
+	u8 retrans;
 	bool done;				/* parser finished */
+	u8 nahead;
+	struct lp_state lp[IP_CT_DIR_MAX];	/* [ORIGINAL] client, [REPLY] server */
+	u32 rec_len;				/* server bytes recorded in order */
+	/* server bytes recorded beyond a gap, sorted, disjoint */
+	struct lemonade_range ahead[LEMONADE_NEG_AHEAD];
+	/* bit N: server byte N is inside an advertised keyword */
+	unsigned long kw[BITS_TO_LONGS(LEMONADE_NEG_REC_MAX)];
 	u8 rec[LEMONADE_NEG_REC_MAX];
 };
 
@@ -83,16 +128,40 @@ struct lemonade_adopted {
 DECLARE_STATIC_KEY_FALSE(lemonade_adopting);
 
 int lemonade_flow_init(void);
+void lemonade_flow_disable(void);
 void lemonade_flow_exit(void);
+void lemonade_flow_net_init(struct lemonade_net *ln);
+void lemonade_flow_net_exit(struct lemonade_net *ln);
+
 bool lemonade_flow_mark(struct nf_conn *ct, u16 port, u8 proto);
 struct lemonade_flow *lemonade_flow(const struct nf_conn *ct);
 const struct lemonade_pin *lemonade_flow_pin(const struct lemonade_cfg *cfg,
 					     struct lemonade_flow *f);
+void lemonade_flow_link(struct lemonade_net *ln, struct nf_conn *ct,
+			struct lemonade_flow *f);
+u8 lemonade_flow_guard(const struct nf_conn *ct, u32 *inspected);
+
+/*
+ * Visit every linked flow of @ln (process context, no lock held during
+ * @fn, which gets a reference of its own): each flow linked throughout
+ * the walk exactly once; flows linked or unlinked meanwhile maybe.
+ */
+void lemonade_flows_each(struct lemonade_net *ln,
+			 void (*fn)(struct nf_conn *ct, struct lemonade_flow *f,
+				    void *arg),
+			 void *arg);
+unsigned long lemonade_flow_sweep(struct lemonade_net *ln);
+
 bool lemonade_flow_adopted(struct lemonade_net *ln, const struct nf_conn *ct);
 void lemonade_flow_adopt(struct lemonade_net *ln, const struct lemonade_cfg *cfg);
 bool lemonade_flow_adopt_prune(struct lemonade_net *ln, bool all);
-u8 lemonade_flow_guard(const struct nf_conn *ct, u32 *inspected);
-struct lemonade_neg *lemonade_neg_get(void);
-void lemonade_neg_put(struct lemonade_neg *neg);
+
+struct lemonade_neg *lemonade_neg_new(struct lemonade_net *ln,
+				      const struct lemonade_cfg *cfg,
+				      struct nf_conn *ct, struct lemonade_flow *f);
+struct lemonade_neg *lemonade_neg_of(struct lemonade_net *ln,
+				     const struct lemonade_flow *f);
+void lemonade_neg_end(struct lemonade_net *ln, struct lemonade_flow *f,
+		      u8 phase);
 
 #endif /* _LEMONADE_FLOW_H */

@@ -3,11 +3,12 @@
  * nf_lemonade: the covered flows (TCP flows on listed ports), for
  * LEMONADE_CMD_GET_FLOWS dumps and for events.
  *
- * A dump takes its flows from one walk of the conntrack table when it
- * starts, into a buffer that belongs to the dump (charged to the caller's
- * memory cgroup), and hands them out over as many messages as it takes:
- * every flow is listed exactly once however the table changes meanwhile,
- * and no conntrack entry is held between messages.
+ * A dump takes its flows from one walk of the netns's listed flows when
+ * it starts (flow.c; never the conntrack table), into a buffer sized by
+ * them that belongs to the dump (charged to the caller's memory cgroup),
+ * and hands them out over as many messages as it takes: every flow listed
+ * throughout is reported exactly once, and no conntrack entry is held
+ * between messages.
  */
 #include "flows.h"
 #include "flow.h"
@@ -74,7 +75,6 @@ int lemonade_put_flow(struct sk_buff *msg, const struct lemonade_flow_info *f)
 }
 
 struct flow_walk {
-	struct net *net;
 	const struct lemonade_cfg *cfg;
 	u16 filter;		/* listed port, 0 = all */
 	struct lemonade_flow_list *d;
@@ -82,37 +82,49 @@ struct flow_walk {
 	bool overflow;
 };
 
-/* Under a conntrack bucket lock: no sleeping. */
-static int collect_flow(struct nf_conn *ct, void *data)
+static void collect_flow(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
 {
-	struct flow_walk *w = data;
+	struct flow_walk *w = arg;
 	const struct lemonade_pin *pin;
 
-	if (!net_eq(nf_ct_net(ct), w->net) ||
-	    nf_ct_protonum(ct) != IPPROTO_TCP || nf_ct_is_dying(ct))
-		return 0;
-	pin = lemonade_cfg_pin(w->cfg, ct);
+	if (nf_ct_is_dying(ct))
+		return;
+	pin = f ? lemonade_flow_pin(w->cfg, f) : lemonade_cfg_pin(w->cfg, ct);
 	if (!pin ||
 	    (w->filter && w->cfg->ports[pin - w->cfg->pins].port != w->filter))
-		return 0;
+		return;
 	if (w->d->n == w->cap) {
 		w->overflow = true;
-		return 0;
+		return;
 	}
 	lemonade_flow_fill(&w->d->flows[w->d->n++], w->cfg, ct, pin);
-	return 0;
+}
+
+static void collect_adopted(struct lemonade_net *ln, struct flow_walk *w)
+{
+	const struct lemonade_adopted *a;
+	unsigned int i;
+
+	/* under the config lock the set cannot change; filling never sleeps */
+	mutex_lock(&ln->lock);
+	a = rcu_dereference_protected(ln->adopted, lockdep_is_held(&ln->lock));
+	for (i = 0; a && i < a->n; i++)
+		collect_flow(a->ct[i], NULL, w);
+	mutex_unlock(&ln->lock);
 }
 
 /*
- * The covered flows of @net (on listed port @port, 0 = all), from one walk
- * of the conntrack table; NULL and *@err on failure.
+ * The covered flows of @net (on listed port @port, 0 = all): the listed
+ * flows past their handshake (the netns's list, never the conntrack
+ * table) and the adopted ones; NULL and *@err on failure.
  */
 struct lemonade_flow_list *lemonade_flows_collect(struct net *net, u16 port,
 						  struct netlink_ext_ack *extack,
 						  int *err)
 {
 	struct lemonade_net *ln = lemonade_pernet(net);
-	struct flow_walk w = { .net = net, .filter = port };
+	struct flow_walk w = { .filter = port };
+	const struct lemonade_adopted *a;
 	struct lemonade_cfg *cfg;
 	unsigned int tries;
 
@@ -121,14 +133,15 @@ struct lemonade_flow_list *lemonade_flows_collect(struct net *net, u16 port,
 	cfg = kmemdup(rcu_dereference_protected(ln->cfg,
 						lockdep_is_held(&ln->lock)),
 		      sizeof(*cfg), GFP_KERNEL);
+	a = rcu_dereference_protected(ln->adopted, lockdep_is_held(&ln->lock));
+	w.cap = atomic_read(&ln->nlinked) + (a ? a->n : 0) + 64;
 	mutex_unlock(&ln->lock);
 	if (!cfg) {
 		*err = -ENOMEM;
 		return NULL;
 	}
 	w.cfg = cfg;
-	/* entries added during the walk may overflow: retry larger */
-	w.cap = lemonade_ct_count(net) + 64;
+	/* flows linked during the walk may overflow: retry larger */
 	for (tries = 0; ; tries++) {
 		w.d = kvzalloc(struct_size(w.d, flows, w.cap),
 			       GFP_KERNEL_ACCOUNT);
@@ -137,15 +150,17 @@ struct lemonade_flow_list *lemonade_flows_collect(struct net *net, u16 port,
 			break;
 		}
 		w.overflow = false;
-		if (cfg->nports)
-			lemonade_ct_iterate(net, collect_flow, &w);
+		if (cfg->nports && cfg->enabled) {
+			lemonade_flows_each(ln, collect_flow, &w);
+			collect_adopted(ln, &w);
+		}
 		if (!w.overflow)
 			break;
 		kvfree(w.d);
 		w.d = NULL;
 		if (tries == 2) {
 			NL_SET_ERR_MSG(extack,
-				       "conntrack table grew too fast to list it; try again");
+				       "listed flows grew too fast to list them; try again");
 			*err = -EAGAIN;
 			break;
 		}

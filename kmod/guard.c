@@ -4,23 +4,36 @@
  * RFC 2979).
  *
  * For flows on ports tagged smtp, imap or acap the guard records the
- * server's plaintext negotiation as it enters the gateway (right after
- * conntrack) and compares every server segment as it leaves (the last hook
- * before confirm). A difference inside an advertised keyword is partial
- * extension stripping made inside the gateway: the original bytes are
- * written back when the length is unchanged (policy restore), or both ends
- * get a reset (policy reset, and restore when the length changed), or it
- * is only counted and reported (policy log). On the client side, a command
- * that uses an extension (STARTTLS, AUTH) seen entering again and again
- * but never leaving is a partial block. The guard stops at STARTTLS, AUTH
- * or the parser's byte budget and then frees the flow's buffer.
+ * server's plaintext negotiation as it enters the gateway (the "in" hooks,
+ * right after conntrack) and compares every server segment as it leaves
+ * (the "out" hooks, last before confirm). A difference inside an
+ * advertised keyword is partial extension stripping made inside the
+ * gateway: the original bytes are written back when the length is
+ * unchanged (policy restore), or both ends get a reset (policy reset, and
+ * restore when the length changed), or it is only counted and reported
+ * (policy log). On the client side, a command that uses an extension
+ * (STARTTLS, AUTH) seen entering again and again but never leaving is a
+ * partial block. The guard stops at STARTTLS, AUTH or the parser's byte
+ * budget and then gives the record back.
  *
- * Per-flow persistent state (struct lemonade_flow, flow.h) lives in the 32
- * bytes of the "lemonade" conntrack helper extension and dies with the
- * entry; the recorded bytes live in a transient record (struct
- * lemonade_neg) from flow.c's pool of guard_buffers entries. Without a
- * record the flow is skipped and counted; traffic is never dropped for
- * lack of one.
+ * Nothing from the wire is trusted. The initial sequence numbers are taken
+ * once, from the packet that completes the handshake, and only when they
+ * agree with conntrack's own view of it; a later SYN or SYN/ACK changes
+ * nothing. Bytes that enter the gateway are compared with the same stream
+ * bytes seen before: a segment that differs is stale, replayed or forged,
+ * and is dropped (never answered with resets). Only a change made inside
+ * the gateway to bytes that entered intact is stripping. A retransmission
+ * that overlaps what was recorded is followed from its new tail; bytes
+ * beyond a gap are recorded and parsed once the gap fills; a stream the
+ * guard cannot follow, or a negotiation that makes no progress for
+ * guard_stall seconds, is given up (counted) and its record freed.
+ *
+ * The flow's guard phase lives in its extension (flow.h); the record of a
+ * negotiation in progress (struct lemonade_neg) comes from the netns's
+ * budget (flow.c). Without a record the flow is skipped and counted;
+ * traffic is never dropped for lack of one. Every access to either is
+ * under the entry's lock; the hooks' lockless peek at the phase is
+ * re-checked under it.
  */
 #include "guard.h"
 #include "events.h"
@@ -28,25 +41,53 @@
 #include "parse.h"
 #include "compat/compat.h"
 
+#include <linux/bitmap.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <linux/slab.h>
+#include <linux/skbuff.h>
 #include <linux/spinlock.h>
 #include <linux/tcp.h>
+#include <net/checksum.h>
 #include <net/ip.h>
-#include <net/ipv6.h>
 #include <net/ip6_checksum.h>
+#include <net/ip6_route.h>
+#include <net/ipv6.h>
+#include <net/route.h>
 #include <net/tcp.h>
 #include <net/netfilter/nf_conntrack.h>
-#include <net/netfilter/nf_conntrack_helper.h>
-#include <net/netfilter/ipv4/nf_reject.h>
-#include <net/netfilter/ipv6/nf_reject.h>
 
 #define NEG_RETRANS	2	/* withheld command seen again this often */
 #define KEYWORD_MAX	32	/* keyword in log lines and events, with NUL */
+#define REAP_BATCH	32	/* stalled negotiations given up per pass */
 #define MASKED		" masked inside the gateway (partial extension stripping)"
 #define CHANGED		" removed or changed inside the gateway (partial extension stripping, length changed)"
+
+static unsigned int guard_stall = 10;
+
+static int stall_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int err = kstrtouint(val, 0, &v);
+
+	if (err)
+		return err;
+	if (v < 1 || v > 3600) {
+		pr_err("guard_stall is 1..3600 seconds\n");
+		return -ERANGE;
+	}
+	WRITE_ONCE(guard_stall, v);
+	return 0;
+}
+
+static const struct kernel_param_ops stall_ops = {
+	.set = stall_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(guard_stall, &stall_ops, &guard_stall, 0644);
+MODULE_PARM_DESC(guard_stall, "Seconds without progress after which the guard gives a negotiation up and frees its record (1-3600, default 10)");
 
 /* ---- segment access ---- */
 
@@ -98,13 +139,20 @@ static bool seg_get(struct sk_buff *skb, u8 pf, struct seg *s)
 	return true;
 }
 
+/* Stream offset of the segment's first payload byte; false if before 0. */
+static bool seg_stream_off(const struct lemonade_neg *neg,
+			   enum ip_conntrack_dir dir, const struct seg *s,
+			   u32 *off)
+{
+	*off = s->seq - neg->isn[dir] - 1;
+	return (s32)*off >= 0;
+}
+
 /* ---- parser glue ---- */
 
 struct feed_ctx {
-	struct lemonade_neg *neg;
-	struct lemonade_flow *f;
-	u32 isn;		/* of the direction being fed */
 	struct lemonade_net *ln;
+	struct lemonade_neg *neg;
 };
 
 static void on_event(void *arg, const struct lp_event *ev)
@@ -116,20 +164,19 @@ static void on_event(void *arg, const struct lp_event *ev)
 	case LP_EV_KEYWORD:
 		if (ev->flags & LP_KW_MASKED)
 			lemonade_count(c->ln, LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED, 1);
-		if (neg->nspans < LEMONADE_NEG_SPANS && ev->off + ev->len <= LEMONADE_NEG_REC_MAX) {
-			neg->spans[neg->nspans].off = ev->off;
-			neg->spans[neg->nspans].len = ev->len;
-			neg->nspans++;
-		}
+		if (ev->off < LEMONADE_NEG_REC_MAX)
+			bitmap_set(neg->kw, ev->off,
+				   min_t(u32, ev->len,
+					 LEMONADE_NEG_REC_MAX - ev->off));
 		break;
 	case LP_EV_COMMAND_START:
 		if (ev->cmd == LP_CMD_STARTTLS || ev->cmd == LP_CMD_AUTH) {
-			c->f->pending_seq = c->isn + 1 + ev->off;
-			c->f->flags &= ~FLOW_PENDING_AUTH;
-			c->f->flags |= FLOW_PENDING;
+			neg->pending_seq = neg->isn[IP_CT_DIR_ORIGINAL] + 1 + ev->off;
+			neg->flags &= ~NEG_PENDING_AUTH;
+			neg->flags |= NEG_PENDING;
 			if (ev->cmd == LP_CMD_AUTH)
-				c->f->flags |= FLOW_PENDING_AUTH;
-			c->f->retrans = 0;
+				neg->flags |= NEG_PENDING_AUTH;
+			neg->retrans = 0;
 		}
 		lp_note_command(&neg->lp[IP_CT_DIR_REPLY], ev);
 		break;
@@ -142,18 +189,19 @@ static void on_event(void *arg, const struct lp_event *ev)
 	}
 }
 
-static void feed(struct lemonade_net *ln, struct lemonade_flow *f,
+static void feed(struct lemonade_net *ln, struct lemonade_neg *neg,
 		 enum ip_conntrack_dir dir, const u8 *data, unsigned int len)
 {
-	struct feed_ctx c = {
-		.neg = f->neg, .f = f, .isn = f->isn[dir], .ln = ln,
-	};
+	struct feed_ctx c = { .ln = ln, .neg = neg };
 
-	if (f->neg->done)
+	if (neg->done)
 		return;
-	len = lp_feed(&f->neg->lp[dir], data, len, on_event, &c);
-	f->inspected += len;
-	lemonade_count(ln, LEMONADE_STAT_A_GUARD_INSPECTED, len);
+	len = lp_feed(&neg->lp[dir], data, len, on_event, &c);
+	if (len) {
+		neg->inspected += len;
+		neg->progress = jiffies;
+		lemonade_count(ln, LEMONADE_STAT_A_GUARD_INSPECTED, len);
+	}
 }
 
 /* ---- reports: a log line and an event ---- */
@@ -176,6 +224,19 @@ static void report_keyword(struct report *r, const char *label,
 	for (i = 0; i < len; i++)
 		r->keyword[i] = p[i] >= 0x21 && p[i] <= 0x7e ? p[i] : '?';
 	r->keyword[len] = '\0';
+}
+
+/* The recorded keyword that holds server byte @pos. */
+static void report_keyword_at(struct report *r, const struct lemonade_neg *neg,
+			      u32 pos)
+{
+	u32 start = pos, end = pos;
+
+	while (start && test_bit(start - 1, neg->kw))
+		start--;
+	while (end < LEMONADE_NEG_REC_MAX && test_bit(end, neg->kw))
+		end++;
+	report_keyword(r, "keyword", neg->rec + start, end - start);
 }
 
 static void report_send(struct lemonade_net *ln,
@@ -203,128 +264,297 @@ static void report_send(struct lemonade_net *ln,
 	lemonade_event_flow(ln, cfg, ct, r->event, kw);
 }
 
-/* ---- verdicts ---- */
+/* ---- resets ---- */
 
-static void recompute_csum(struct sk_buff *skb, u8 pf, unsigned int thoff)
+/*
+ * A RST from one end of @ct to the other, as the end sending in direction
+ * @dir would send it (conntrack's tuple of that direction: addresses and
+ * ports before any NAT on that side). It leaves through LOCAL_OUT, so
+ * conntrack sees it and NAT translates it like the flow's own packets,
+ * whichever hook decided the reset.
+ */
+static void send_rst(struct nf_conn *ct, enum ip_conntrack_dir dir,
+		     u32 seq, u32 ack)
 {
-	struct tcphdr *th = (struct tcphdr *)(skb->data + thoff);
-	unsigned int tcplen = skb->len - thoff;
+	const struct nf_conntrack_tuple *t = &ct->tuplehash[dir].tuple;
+	struct net *net = nf_ct_net(ct);
+	struct dst_entry *dst;
+	struct sk_buff *nskb;
+	struct tcphdr *th;
+	unsigned int nhlen = nf_ct_l3num(ct) == NFPROTO_IPV4 ?
+			     sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 
-	if (skb->ip_summed == CHECKSUM_PARTIAL)
+	nskb = alloc_skb(LL_MAX_HEADER + nhlen + sizeof(*th), GFP_ATOMIC);
+	if (!nskb)
 		return;
-	th->check = 0;
-	if (pf == NFPROTO_IPV4)
-		th->check = csum_tcpudp_magic(ip_hdr(skb)->saddr,
-					      ip_hdr(skb)->daddr, tcplen,
-					      IPPROTO_TCP,
-					      skb_checksum(skb, thoff, tcplen, 0));
-	else
-		th->check = csum_ipv6_magic(&ipv6_hdr(skb)->saddr,
-					    &ipv6_hdr(skb)->daddr, tcplen,
-					    IPPROTO_TCP,
-					    skb_checksum(skb, thoff, tcplen, 0));
-	skb->ip_summed = CHECKSUM_NONE;
+	skb_reserve(nskb, LL_MAX_HEADER);
+	skb_reset_network_header(nskb);
+	skb_put(nskb, nhlen);
+	skb_set_transport_header(nskb, nhlen);
+	th = skb_put_zero(nskb, sizeof(*th));
+	th->source = t->src.u.tcp.port;
+	th->dest = t->dst.u.tcp.port;
+	th->seq = htonl(seq);
+	th->ack_seq = htonl(ack);
+	th->doff = sizeof(*th) / 4;
+	th->rst = 1;
+	th->ack = 1;
+	nskb->ip_summed = CHECKSUM_NONE;
+	if (nf_ct_l3num(ct) == NFPROTO_IPV4) {
+		struct iphdr *iph = ip_hdr(nskb);
+		struct flowi4 fl4 = {
+			.daddr = t->dst.u3.ip,
+			.saddr = t->src.u3.ip,
+			.flowi4_proto = IPPROTO_TCP,
+			.flowi4_flags = FLOWI_FLAG_ANYSRC,
+		};
+		struct rtable *rt;
+
+		iph->version = 4;
+		iph->ihl = 5;
+		iph->tot_len = htons(nskb->len);
+		iph->frag_off = htons(IP_DF);
+		iph->ttl = 64;
+		iph->protocol = IPPROTO_TCP;
+		iph->saddr = t->src.u3.ip;
+		iph->daddr = t->dst.u3.ip;
+		ip_send_check(iph);
+		th->check = tcp_v4_check(sizeof(*th), iph->saddr, iph->daddr,
+					 csum_partial(th, sizeof(*th), 0));
+		nskb->protocol = htons(ETH_P_IP);
+		rt = ip_route_output_key(net, &fl4);
+		if (IS_ERR(rt))
+			goto drop;
+		skb_dst_set(nskb, &rt->dst);
+		ip_local_out(net, NULL, nskb);
+		return;
+	}
+	{
+		struct ipv6hdr *ip6h = ipv6_hdr(nskb);
+		struct flowi6 fl6 = {
+			.daddr = t->dst.u3.in6,
+			.saddr = t->src.u3.in6,
+			.flowi6_proto = IPPROTO_TCP,
+		};
+
+		ip6_flow_hdr(ip6h, 0, 0);
+		ip6h->payload_len = htons(sizeof(*th));
+		ip6h->nexthdr = IPPROTO_TCP;
+		ip6h->hop_limit = 64;
+		ip6h->saddr = t->src.u3.in6;
+		ip6h->daddr = t->dst.u3.in6;
+		th->check = tcp_v6_check(sizeof(*th), &ip6h->saddr,
+					 &ip6h->daddr,
+					 csum_partial(th, sizeof(*th), 0));
+		nskb->protocol = htons(ETH_P_IPV6);
+		dst = ip6_route_output(net, NULL, &fl6);
+		if (dst->error) {
+			dst_release(dst);
+			goto drop;
+		}
+		skb_dst_set(nskb, dst);
+		ip6_local_out(net, NULL, nskb);
+		return;
+	}
+drop:
+	kfree_skb(nskb);
 }
 
 /*
- * Reset both ends: a RST back to the sender of @skb, and @skb itself,
- * stripped of its payload, turned into a RST for its receiver (its
- * sequence number is exactly what the receiver expects next).
+ * Reset both ends of @ct and remove the entry, about segment @s that
+ * travels in direction @dir and is dropped: its receiver gets a RST at the
+ * sequence number it expects next, its sender one that acknowledges the
+ * segment. Not under ct->lock (conntrack takes it for the resets).
  */
 static unsigned int reset_both(struct lemonade_net *ln, struct nf_conn *ct,
-			       struct sk_buff *skb,
-			       const struct nf_hook_state *state,
-			       const struct seg *s)
+			       enum ip_conntrack_dir dir, const struct seg *s)
 {
-	struct tcphdr *th;
+	u32 end = s->seq + s->len + s->th.syn + s->th.fin;
 
-	if (state->pf == NFPROTO_IPV4)
-		lemonade_send_reset(state->net, skb, state->hook);
-	else
-		lemonade_send_reset6(state->net, skb, state->hook);
-	if (skb_ensure_writable(skb, s->off) || pskb_trim(skb, s->off))
-		return NF_DROP;
-	skb_gso_reset(skb);
-	th = (struct tcphdr *)(skb->data + s->thoff);
-	th->rst = 1;
-	th->psh = 0;
-	th->fin = 0;
-	th->syn = 0;
-	if (state->pf == NFPROTO_IPV4) {
-		ip_hdr(skb)->tot_len = htons(skb->len - skb_network_offset(skb));
-		ip_send_check(ip_hdr(skb));
-	} else {
-		ipv6_hdr(skb)->payload_len =
-			htons(skb->len - skb_network_offset(skb) -
-			      sizeof(struct ipv6hdr));
-	}
-	if (skb->ip_summed == CHECKSUM_PARTIAL)
-		skb->ip_summed = CHECKSUM_NONE;
-	recompute_csum(skb, state->pf, s->thoff);
+	send_rst(ct, dir, s->seq, ntohl(s->th.ack_seq));
+	send_rst(ct, !dir, ntohl(s->th.ack_seq), end);
+	/* conntrack must not keep (nor the floor pin) a dead flow */
+	nf_ct_kill(ct);
 	lemonade_count(ln, LEMONADE_STAT_A_GUARD_RESET, 1);
-	return NF_ACCEPT;
-}
-
-static void guard_finish(struct lemonade_flow *f, u8 phase)
-{
-	struct lemonade_neg *neg = f->neg;
-
-	f->neg = NULL;
-	f->phase = phase;
-	f->flags &= ~FLOW_PENDING;
-	lemonade_neg_put(neg);
+	return NF_DROP;
 }
 
 /* ---- ingress: right after conntrack ---- */
 
-static void ingress_server(struct lemonade_net *ln, struct lemonade_flow *f,
-			   struct sk_buff *skb, const struct seg *s)
+/*
+ * Take the initial sequence numbers from the packet that completed the
+ * handshake (conntrack has just moved the flow to ESTABLISHED on it) and
+ * only if conntrack's own view agrees: it acknowledges exactly the
+ * server's SYN/ACK and ends where this packet ends. ct->lock held.
+ * Returns the record, or NULL (not yet, or never: the phase says which).
+ */
+static struct lemonade_neg *start(struct lemonade_net *ln,
+				  const struct lemonade_cfg *cfg,
+				  struct nf_conn *ct, struct lemonade_flow *f,
+				  enum ip_conntrack_dir dir, const struct seg *s)
 {
-	struct lemonade_neg *neg = f->neg;
-	u32 off = s->seq - f->isn[IP_CT_DIR_REPLY] - 1;
-	unsigned int n;
+	const struct ip_ct_tcp_state *seen = ct->proto.tcp.seen;
+	u32 ack = ntohl(s->th.ack_seq);
+	struct lemonade_neg *neg;
+	u8 proto;
 
-	/* record in order only; retransmissions carry known bytes */
-	if (off != neg->rec_len || off >= LEMONADE_NEG_REC_MAX)
-		return;
-	n = min_t(unsigned int, s->len, LEMONADE_NEG_REC_MAX - off);
-	if (skb_copy_bits(skb, s->off, neg->rec + off, n))
-		return;
-	neg->rec_len += n;
-	feed(ln, f, IP_CT_DIR_REPLY, neg->rec + off, n);
+	if (ct->proto.tcp.state != TCP_CONNTRACK_ESTABLISHED)
+		return NULL;	/* the handshake is still going on */
+	if (dir != IP_CT_DIR_ORIGINAL || s->th.syn || s->th.rst ||
+	    !s->th.ack || seen[IP_CT_DIR_REPLY].td_end != ack ||
+	    seen[IP_CT_DIR_ORIGINAL].td_end != s->seq + s->len + s->th.fin) {
+		/* not the packet that completed the handshake */
+		lemonade_flow_set_phase(f, GUARD_ABANDONED);
+		lemonade_count(ln, LEMONADE_STAT_A_GUARD_ABANDONED, 1);
+		return NULL;
+	}
+	neg = lemonade_neg_new(ln, cfg, ct, f);
+	if (!neg) {
+		lemonade_flow_set_phase(f, GUARD_SKIPPED);
+		lemonade_count(ln, LEMONADE_STAT_A_GUARD_SKIPPED, 1);
+		return NULL;
+	}
+	neg->isn[IP_CT_DIR_ORIGINAL] = s->seq - 1;
+	neg->isn[IP_CT_DIR_REPLY] = ack - 1;
+	proto = LEMONADE_GUARD_PROTO(f->guard) - 1;
+	lp_init(&neg->lp[IP_CT_DIR_ORIGINAL], proto, LP_CLIENT);
+	lp_init(&neg->lp[IP_CT_DIR_REPLY], proto, LP_SERVER);
+	return neg;
+}
+
+/* Are the bytes of @s in [from, to) (stream offsets) those recorded? */
+static bool same_bytes(const struct lemonade_neg *neg, struct sk_buff *skb,
+		       const struct seg *s, u32 off, u32 from, u32 to)
+{
+	u8 buf[128];
+
+	while (from < to) {
+		unsigned int n = min_t(u32, sizeof(buf), to - from);
+
+		if (skb_copy_bits(skb, s->off + from - off, buf, n) ||
+		    memcmp(buf, neg->rec + from, n))
+			return false;
+		from += n;
+	}
+	return true;
+}
+
+/* Does every byte of [off, end) that was recorded before match? */
+static bool matches_record(const struct lemonade_neg *neg, struct sk_buff *skb,
+			   const struct seg *s, u32 off, u32 end)
+{
+	unsigned int i;
+
+	if (off < neg->rec_len &&
+	    !same_bytes(neg, skb, s, off, off, min(end, neg->rec_len)))
+		return false;
+	for (i = 0; i < neg->nahead; i++) {
+		u32 a = max_t(u32, off, neg->ahead[i].off);
+		u32 b = min_t(u32, end, neg->ahead[i].end);
+
+		if (a < b && !same_bytes(neg, skb, s, off, a, b))
+			return false;
+	}
+	return true;
+}
+
+/* Note [off, end) as recorded beyond the gap; false if too many ranges. */
+static bool ahead_add(struct lemonade_neg *neg, u32 off, u32 end)
+{
+	struct lemonade_range *r = neg->ahead;
+	unsigned int i, j;
+
+	for (i = 0; i < neg->nahead && r[i].end < off; i++)
+		;
+	/* merge with every range it touches */
+	for (j = i; j < neg->nahead && r[j].off <= end; j++) {
+		off = min_t(u32, off, r[j].off);
+		end = max_t(u32, end, r[j].end);
+	}
+	if (j == i && neg->nahead == LEMONADE_NEG_AHEAD)
+		return false;
+	memmove(&r[i + 1], &r[j], (neg->nahead - j) * sizeof(*r));
+	neg->nahead += 1 - (j - i);
+	r[i].off = off;
+	r[i].end = end;
+	return true;
+}
+
+/*
+ * A server segment enters the gateway. Returns 0, -ESTALE when it carries
+ * bytes that differ from what this stream carried before, -EPIPE when the
+ * stream can no longer be followed.
+ */
+static int ingress_server(struct lemonade_net *ln, struct lemonade_neg *neg,
+			  struct sk_buff *skb, const struct seg *s)
+{
+	u32 off, end, from;
+
+	if (!seg_stream_off(neg, IP_CT_DIR_REPLY, s, &off) ||
+	    off >= LEMONADE_NEG_REC_MAX)
+		return 0;
+	end = min_t(u32, off + s->len, LEMONADE_NEG_REC_MAX);
+	if (!matches_record(neg, skb, s, off, end))
+		return -ESTALE;
+	from = max(off, neg->rec_len);
+	if (from < end && skb_copy_bits(skb, s->off + from - off,
+					neg->rec + from, end - from))
+		return 0;
+	if (off > neg->rec_len) {
+		if (!ahead_add(neg, off, end))
+			return -EPIPE;
+		neg->progress = jiffies;
+		return 0;
+	}
+	neg->rec_len = max(neg->rec_len, end);
+	/* the gap before recorded ranges may just have closed */
+	while (neg->nahead && neg->ahead[0].off <= neg->rec_len) {
+		neg->rec_len = max_t(u32, neg->rec_len, neg->ahead[0].end);
+		memmove(&neg->ahead[0], &neg->ahead[1],
+			--neg->nahead * sizeof(neg->ahead[0]));
+	}
+	from = lp_offset(&neg->lp[IP_CT_DIR_REPLY]);
+	if (from < neg->rec_len)
+		feed(ln, neg, IP_CT_DIR_REPLY, neg->rec + from,
+		     neg->rec_len - from);
+	return 0;
 }
 
 /* Does segment @s carry the first byte of the pending client command? */
-static bool carries_pending(const struct lemonade_flow *f, const struct seg *s)
+static bool carries_pending(const struct lemonade_neg *neg, const struct seg *s)
 {
-	return (f->flags & FLOW_PENDING) && !before(f->pending_seq, s->seq) &&
-	       before(f->pending_seq, s->seq + s->len);
+	return (neg->flags & NEG_PENDING) && !before(neg->pending_seq, s->seq) &&
+	       before(neg->pending_seq, s->seq + s->len);
 }
 
-static void ingress_client(struct lemonade_net *ln, struct lemonade_flow *f,
-			   struct sk_buff *skb, const struct seg *s)
+/* A client segment enters the gateway; -EPIPE if it cannot be followed. */
+static int ingress_client(struct lemonade_net *ln, struct lemonade_neg *neg,
+			  struct sk_buff *skb, const struct seg *s)
 {
-	struct lemonade_neg *neg = f->neg;
-	u32 off = s->seq - f->isn[IP_CT_DIR_ORIGINAL] - 1;
+	struct lp_state *lp = &neg->lp[IP_CT_DIR_ORIGINAL];
+	u32 off, p = lp_offset(lp), done;
 	u8 buf[128];
-	unsigned int done = 0;
 
-	if (carries_pending(f, s)) {
+	if (carries_pending(neg, s)) {
 		/* the pending command enters again: withheld so far */
-		if (f->retrans < U8_MAX)
-			f->retrans++;
-		return;
+		if (neg->retrans < U8_MAX)
+			neg->retrans++;
+		return 0;
 	}
-	if (off != lp_offset(&neg->lp[IP_CT_DIR_ORIGINAL]))
-		return;
-	while (done < s->len && !neg->done) {
+	if (!seg_stream_off(neg, IP_CT_DIR_ORIGINAL, s, &off) ||
+	    off + s->len <= p || lp_done(lp))
+		return 0;	/* nothing new for the parser */
+	if (off > p)
+		return -EPIPE;	/* a gap in the client's commands */
+	for (done = p - off; done < s->len && !neg->done; ) {
 		unsigned int n = min_t(unsigned int, sizeof(buf), s->len - done);
 
 		if (skb_copy_bits(skb, s->off + done, buf, n))
-			return;
-		feed(ln, f, IP_CT_DIR_ORIGINAL, buf, n);
+			return 0;
+		feed(ln, neg, IP_CT_DIR_ORIGINAL, buf, n);
 		done += n;
 	}
+	return 0;
 }
 
 unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
@@ -335,127 +565,147 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 				    const struct nf_hook_state *state)
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
+	unsigned int verdict = NF_ACCEPT;
+	struct lemonade_neg *neg;
 	struct report r = { 0 };
 	bool reset = false;
 	struct seg s;
+	int err;
 
-	if (cfg->guard_policy == LEMONADE_GUARD_OFF)
-		return NF_ACCEPT;
-	if (!seg_get(skb, state->pf, &s))
+	if (cfg->guard_policy == LEMONADE_GUARD_OFF ||
+	    !seg_get(skb, state->pf, &s))
 		return NF_ACCEPT;
 	spin_lock_bh(&ct->lock);
-	if (s.th.syn) {
-		f->isn[dir] = s.seq;
-		f->flags |= dir == IP_CT_DIR_ORIGINAL ? FLOW_ISN_C : FLOW_ISN_S;
+	switch (lemonade_flow_phase(f)) {
+	case GUARD_IDLE:
+		neg = start(ln, cfg, ct, f, dir, &s);
+		break;
+	case GUARD_ACTIVE:
+		neg = lemonade_neg_of(ln, f);
+		break;
+	default:
+		neg = NULL;	/* finished on another CPU meanwhile */
+	}
+	if (!neg || !s.len)
+		goto out;
+	err = dir == IP_CT_DIR_REPLY ? ingress_server(ln, neg, skb, &s) :
+				       ingress_client(ln, neg, skb, &s);
+	if (err == -ESTALE) {
+		lemonade_count(ln, LEMONADE_STAT_A_GUARD_STALE, 1);
+		verdict = NF_DROP;
 		goto out;
 	}
-	if (!s.len || (f->flags & (FLOW_ISN_C | FLOW_ISN_S)) !=
-		      (FLOW_ISN_C | FLOW_ISN_S))
+	if (err) {
+		lemonade_count(ln, LEMONADE_STAT_A_GUARD_ABANDONED, 1);
+		lemonade_neg_end(ln, f, GUARD_ABANDONED);
 		goto out;
-	if (f->phase == GUARD_IDLE) {
-		f->neg = lemonade_neg_get();
-		if (!f->neg) {
-			f->phase = GUARD_SKIPPED;
-			lemonade_count(ln, LEMONADE_STAT_A_GUARD_SKIPPED, 1);
-			goto out;
-		}
-		f->phase = GUARD_ACTIVE;
-		lp_init(&f->neg->lp[IP_CT_DIR_ORIGINAL], f->proto - 1, LP_CLIENT);
-		lp_init(&f->neg->lp[IP_CT_DIR_REPLY], f->proto - 1, LP_SERVER);
 	}
-	if (dir == IP_CT_DIR_REPLY)
-		ingress_server(ln, f, skb, &s);
-	else
-		ingress_client(ln, f, skb, &s);
-	if (f->retrans >= NEG_RETRANS) {
+	if (neg->retrans >= NEG_RETRANS) {
 		lemonade_count(ln, LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK, 1);
 		reset = cfg->guard_policy != LEMONADE_GUARD_LOG;
 		r.event = LEMONADE_EVENT_PARTIAL_BLOCK;
 		r.what = reset ?
 			 " never leaves the gateway (partial block); both ends reset" :
 			 " never leaves the gateway (partial block); left alone (policy log)";
-		if (f->flags & FLOW_PENDING_AUTH)
+		if (neg->flags & NEG_PENDING_AUTH)
 			report_keyword(&r, "client command", (const u8 *)"AUTH", 4);
 		else
 			report_keyword(&r, "client command",
 				       (const u8 *)"STARTTLS", 8);
-		guard_finish(f, reset ? GUARD_RESET : GUARD_DONE);
+		lemonade_neg_end(ln, f, reset ? GUARD_RESET : GUARD_DONE);
 		goto out;
 	}
-	if (f->neg->done && !(f->flags & FLOW_PENDING))
-		guard_finish(f, GUARD_DONE);
+	if (neg->done && !(neg->flags & NEG_PENDING))
+		lemonade_neg_end(ln, f, GUARD_DONE);
 out:
 	spin_unlock_bh(&ct->lock);
 	report_send(ln, cfg, ct, &r);
-	/* the resets cross conntrack, which takes ct->lock: not under it */
-	return reset ? reset_both(ln, ct, skb, state, &s) : NF_ACCEPT;
+	return reset ? reset_both(ln, ct, dir, &s) : verdict;
 }
 
 /* ---- egress: last before confirm ---- */
 
-/* The advertised keyword that holds byte @off, or NULL. */
-static const struct lemonade_span *keyword_at(const struct lemonade_neg *neg,
-					      u32 off)
-{
-	unsigned int i;
-
-	for (i = 0; i < neg->nspans; i++)
-		if (off >= neg->spans[i].off &&
-		    off < neg->spans[i].off + neg->spans[i].len)
-			return &neg->spans[i];
-	return NULL;
-}
-
-enum cmp_result { CMP_SAME, CMP_MASKED, CMP_CHANGED };
+enum cmp_result { CMP_SAME, CMP_MASKED, CMP_CHANGED, CMP_UNSURE };
 
 /*
- * Compare a leaving server segment with what entered. Bytes that differ
- * only inside advertised keywords are a same-length mask; any other
- * difference (a keyword removed shifts everything after it) is a change.
+ * Compare a leaving server segment (stream offsets [off, end)) with what
+ * entered. Bytes that differ only inside advertised keywords are a
+ * same-length mask; any other difference (a keyword removed shifts
+ * everything after it) is a change. A difference the parser has not
+ * reached yet (bytes recorded beyond a gap) cannot be judged yet.
  */
 static enum cmp_result compare(const struct lemonade_neg *neg,
 			       struct sk_buff *skb, const struct seg *s,
-			       u32 off, u32 *first)
+			       u32 off, u32 end, u32 *first)
 {
+	u32 parsed = lp_offset(&neg->lp[IP_CT_DIR_REPLY]);
 	enum cmp_result res = CMP_SAME;
-	unsigned int done = 0, end;
+	u32 p, to = min(end, neg->rec_len);
 	u8 buf[128];
+	unsigned int i, n;
 
-	if (off >= neg->rec_len)
-		return CMP_SAME;
-	end = min_t(u32, s->len, neg->rec_len - off);
-	while (done < end) {
-		unsigned int n = min_t(unsigned int, sizeof(buf), end - done);
-		unsigned int i;
-
-		if (skb_copy_bits(skb, s->off + done, buf, n))
+	for (p = off; p < to; p += n) {
+		n = min_t(u32, sizeof(buf), to - p);
+		if (skb_copy_bits(skb, s->off + p - off, buf, n))
 			return CMP_SAME;
 		for (i = 0; i < n; i++) {
-			u32 p = off + done + i;
-
-			if (buf[i] == neg->rec[p])
+			if (buf[i] == neg->rec[p + i])
 				continue;
+			if (p + i >= parsed) {
+				if (neg->done)
+					continue;	/* past the negotiation */
+				return CMP_UNSURE;
+			}
 			if (res == CMP_SAME)
-				*first = p;
-			if (!keyword_at(neg, p))
+				*first = p + i;
+			if (!test_bit(p + i, neg->kw))
 				return CMP_CHANGED;
 			res = CMP_MASKED;
 		}
-		done += n;
+	}
+	for (i = 0; i < neg->nahead; i++) {
+		u32 a = max_t(u32, off, neg->ahead[i].off);
+		u32 b = min_t(u32, end, neg->ahead[i].end);
+
+		if (a < b && !same_bytes(neg, skb, s, off, a, b))
+			return CMP_UNSURE;
 	}
 	return res;
 }
 
-static int restore(struct sk_buff *skb, u8 pf, const struct lemonade_neg *neg,
-		   const struct seg *s, u32 off)
+/*
+ * Write the recorded bytes [off, end) back over segment @s; the TCP
+ * checksum follows incrementally (a CHECKSUM_PARTIAL one needs nothing:
+ * it covers the payload only when it is computed).
+ */
+static int restore(struct sk_buff *skb, const struct lemonade_neg *neg,
+		   const struct seg *s, u32 off, u32 end)
 {
-	unsigned int n = min_t(u32, s->len, neg->rec_len - off);
+	u32 to = min(end, neg->rec_len), p;
+	unsigned int n, at;
+	struct tcphdr *th;
+	__wsum diff = 0;
+	u8 buf[128];
 
-	if (skb_ensure_writable(skb, s->off + n))
+	if (skb_ensure_writable(skb, s->off + (to - off)))
 		return -ENOMEM;
-	if (skb_store_bits(skb, s->off, neg->rec + off, n))
-		return -EFAULT;
-	recompute_csum(skb, pf, s->thoff);
+	th = (struct tcphdr *)(skb->data + s->thoff);
+	for (p = off; p < to; p += n) {
+		n = min_t(u32, sizeof(buf), to - p);
+		at = s->off + p - off;
+		if (skb_copy_bits(skb, at, buf, n))
+			return -EFAULT;
+		if (!memcmp(buf, neg->rec + p, n))
+			continue;
+		/* byte parity within the segment decides the rotation */
+		diff = csum_block_add(diff, csum_partial(neg->rec + p, n, 0),
+				      at - s->thoff);
+		diff = csum_block_sub(diff, csum_partial(buf, n, 0),
+				      at - s->thoff);
+		if (skb_store_bits(skb, at, neg->rec + p, n))
+			return -EFAULT;
+	}
+	lemonade_csum_replace_by_diff(&th->check, skb, diff);
 	return 0;
 }
 
@@ -467,34 +717,44 @@ unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 				   const struct nf_hook_state *state)
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
-	const struct lemonade_span *kw;
+	unsigned int verdict = NF_ACCEPT;
+	struct lemonade_neg *neg;
 	struct report r = { 0 };
 	enum cmp_result res;
 	bool reset = false;
+	u32 off, end, first = 0;
 	struct seg s;
-	u32 off, first = 0;
 
-	if (cfg->guard_policy == LEMONADE_GUARD_OFF || f->phase != GUARD_ACTIVE)
-		return NF_ACCEPT;
-	if (!seg_get(skb, state->pf, &s) || !s.len)
+	if (cfg->guard_policy == LEMONADE_GUARD_OFF ||
+	    lemonade_flow_phase(f) != GUARD_ACTIVE ||
+	    !seg_get(skb, state->pf, &s) || !s.len)
 		return NF_ACCEPT;
 	spin_lock_bh(&ct->lock);
-	if (f->phase != GUARD_ACTIVE || !f->neg)
-		goto out;
+	neg = lemonade_neg_of(ln, f);
+	if (!neg)
+		goto out;	/* finished on another CPU meanwhile */
 	if (dir == IP_CT_DIR_ORIGINAL) {
 		/* the pending command leaves the gateway after all */
-		if (carries_pending(f, &s))
-			f->flags &= ~FLOW_PENDING;
+		if (carries_pending(neg, &s))
+			neg->flags &= ~NEG_PENDING;
 		goto finish;
 	}
-	off = s.seq - f->isn[IP_CT_DIR_REPLY] - 1;
-	res = compare(f->neg, skb, &s, off, &first);
+	if (!seg_stream_off(neg, IP_CT_DIR_REPLY, &s, &off) ||
+	    off >= LEMONADE_NEG_REC_MAX)
+		goto finish;
+	end = min_t(u32, off + s.len, LEMONADE_NEG_REC_MAX);
+	res = compare(neg, skb, &s, off, end, &first);
 	if (res == CMP_SAME)
 		goto finish;
+	if (res == CMP_UNSURE) {
+		/* changed where the guard cannot judge yet: TCP resends it */
+		lemonade_count(ln, LEMONADE_STAT_A_GUARD_DEFERRED, 1);
+		verdict = NF_DROP;
+		goto out;
+	}
 	lemonade_count(ln, LEMONADE_STAT_A_GUARD_STRIP_DETECTED, 1);
-	kw = keyword_at(f->neg, first);
-	if (kw)
-		report_keyword(&r, "keyword", f->neg->rec + kw->off, kw->len);
+	if (test_bit(first, neg->kw))
+		report_keyword_at(&r, neg, first);
 	if (cfg->guard_policy == LEMONADE_GUARD_LOG) {
 		r.event = LEMONADE_EVENT_STRIP_DETECTED;
 		r.what = res == CMP_MASKED ? MASKED "; left alone (policy log)" :
@@ -502,7 +762,7 @@ unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 		goto finish;
 	}
 	if (res == CMP_MASKED && cfg->guard_policy == LEMONADE_GUARD_RESTORE &&
-	    !restore(skb, state->pf, f->neg, &s, off)) {
+	    !restore(skb, neg, &s, off, end)) {
 		lemonade_count(ln, LEMONADE_STAT_A_GUARD_RESTORED, 1);
 		r.event = LEMONADE_EVENT_STRIP_RESTORED;
 		r.what = MASKED "; restored";
@@ -512,13 +772,69 @@ unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 	r.what = res == CMP_MASKED ? MASKED "; both ends reset" :
 				     CHANGED "; both ends reset";
 	reset = true;
-	guard_finish(f, GUARD_RESET);
+	lemonade_neg_end(ln, f, GUARD_RESET);
 	goto out;
 finish:
-	if (f->neg->done && !(f->flags & FLOW_PENDING))
-		guard_finish(f, GUARD_DONE);
+	if (neg->done && !(neg->flags & NEG_PENDING))
+		lemonade_neg_end(ln, f, GUARD_DONE);
 out:
 	spin_unlock_bh(&ct->lock);
 	report_send(ln, cfg, ct, &r);
-	return reset ? reset_both(ln, ct, skb, state, &s) : NF_ACCEPT;
+	return reset ? reset_both(ln, ct, dir, &s) : verdict;
+}
+
+/* ---- records of stalled negotiations ---- */
+
+/*
+ * Give up the negotiations of @ln that made no progress for guard_stall
+ * seconds (process context). Returns when to look again (0: nothing in
+ * progress).
+ */
+unsigned long lemonade_guard_work(struct lemonade_net *ln)
+{
+	unsigned long stall = READ_ONCE(guard_stall) * HZ, now = jiffies;
+	struct {
+		struct nf_conn *ct;
+		struct lemonade_neg *neg;
+		unsigned long id;
+	} stale[REAP_BATCH];
+	struct lemonade_neg *neg;
+	unsigned int n = 0, i;
+	unsigned long id;
+
+	if (!atomic_read(&ln->nnegs))
+		return 0;
+	rcu_read_lock();
+	xa_for_each(&ln->negs, id, neg) {
+		struct nf_conn *ct = READ_ONCE(neg->ct);
+
+		if (time_before(now, READ_ONCE(neg->progress) + stall))
+			continue;
+		/* entries are SLAB_TYPESAFE_BY_RCU: check who it is below */
+		if (!refcount_inc_not_zero(&ct->ct_general.use))
+			continue;
+		stale[n].ct = ct;
+		stale[n].neg = neg;
+		stale[n].id = id;
+		if (++n == REAP_BATCH)
+			break;
+	}
+	rcu_read_unlock();
+	for (i = 0; i < n; i++) {
+		struct nf_conn *ct = stale[i].ct;
+		struct lemonade_flow *f;
+
+		spin_lock_bh(&ct->lock);
+		f = nfct_help(ct) ? nfct_help_data(ct) : NULL;
+		if (f && lemonade_flow_phase(f) == GUARD_ACTIVE &&
+		    f->neg == stale[i].id &&
+		    lemonade_neg_of(ln, f) == stale[i].neg &&
+		    time_after_eq(jiffies, stale[i].neg->progress + stall)) {
+			lemonade_neg_end(ln, f, GUARD_ABANDONED);
+			lemonade_count(ln, LEMONADE_STAT_A_GUARD_ABANDONED, 1);
+		}
+		spin_unlock_bh(&ct->lock);
+		nf_ct_put(ct);
+	}
+	return n == REAP_BATCH ? now : now + HZ;
 }

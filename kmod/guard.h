@@ -13,7 +13,9 @@ struct sk_buff;
 /* Is the guard still (or not yet) inspecting listed flow @f? Lockless peek. */
 static inline bool lemonade_guard_active(const struct lemonade_flow *f)
 {
-	return f->proto && READ_ONCE(f->phase) <= GUARD_ACTIVE;
+	u8 g = READ_ONCE(f->guard);
+
+	return LEMONADE_GUARD_PROTO(g) && LEMONADE_GUARD_PHASE(g) <= GUARD_ACTIVE;
 }
 
 unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
@@ -28,5 +30,7 @@ unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 				   struct lemonade_flow *f,
 				   enum ip_conntrack_info ctinfo,
 				   const struct nf_hook_state *state);
+
+unsigned long lemonade_guard_work(struct lemonade_net *ln);
 
 #endif /* _LEMONADE_GUARD_H */

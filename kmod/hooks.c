@@ -117,6 +117,10 @@ static unsigned int lemonade_in(void *priv, struct sk_buff *skb,
 	/* ICMP errors are RELATED to the flow they quote: never a refresh */
 	if (unlikely(related(ctinfo)))
 		return lemonade_shield(ln, cfg, skb, ct, ctinfo, state);
+	/* the handshake is complete: the floor's passes will find the flow */
+	if (unlikely(!(READ_ONCE(f->flags) & FLOW_LINKED)) &&
+	    READ_ONCE(ct->proto.tcp.state) == TCP_CONNTRACK_ESTABLISHED)
+		lemonade_flow_link(ln, ct, f);
 	if (unlikely(lemonade_guard_active(f))) {
 		verdict = lemonade_guard_ingress(ln, cfg, skb, ct, f, ctinfo,
 						 state);
@@ -227,21 +231,16 @@ static const struct nf_hook_ops lemonade_ops[] = {
 	},
 };
 
+/*
+ * The module does not turn conntrack on: it acts where the netns's own
+ * ruleset already uses it (elsewhere nf_ct_get() finds nothing).
+ */
 int lemonade_hooks_register(struct net *net)
 {
-	int err;
-
-	err = nf_ct_netns_get(net, NFPROTO_INET);
-	if (err)
-		return err;
-	err = nf_register_net_hooks(net, lemonade_ops, ARRAY_SIZE(lemonade_ops));
-	if (err)
-		nf_ct_netns_put(net, NFPROTO_INET);
-	return err;
+	return nf_register_net_hooks(net, lemonade_ops, ARRAY_SIZE(lemonade_ops));
 }
 
 void lemonade_hooks_unregister(struct net *net)
 {
 	nf_unregister_net_hooks(net, lemonade_ops, ARRAY_SIZE(lemonade_ops));
-	nf_ct_netns_put(net, NFPROTO_INET);
 }

@@ -19,7 +19,9 @@
 #include <linux/netfilter.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
+#include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <net/netns/generic.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/lemonade.h>
@@ -66,16 +68,25 @@ struct lemonade_cfg {
 	u32 icmp_v4_codes;	/* soft type-3 codes, bit per code */
 	u32 icmp_v6_codes;	/* soft type-1 codes, bit per code */
 	u8 guard_policy;	/* enum lemonade_guard_policy */
+	u32 guard_buffers;	/* negotiations inspected at once in the netns */
 	unsigned int nports;
 	struct lemonade_port ports[LEMONADE_MAX_PORTS];
 	struct lemonade_pin pins[LEMONADE_MAX_PORTS];
 };
 
 struct lemonade_stats {
-	u64 cnt[LEMONADE_NSTATS];
+	u64_stats_t cnt[LEMONADE_NSTATS];
+	struct u64_stats_sync syncp;	/* 32-bit: no torn reads */
 };
 
 struct lemonade_adopted;
+
+/* One shard of a netns's list of linked flows (flow.c). */
+#define LEMONADE_SHARDS	8
+struct lemonade_shard {
+	spinlock_t lock;	/* head, and the flows' FLOW_LINKED */
+	struct list_head head;
+} ____cacheline_aligned_in_smp;
 
 struct lemonade_net {
 	struct net *net;
@@ -89,6 +100,11 @@ struct lemonade_net {
 	unsigned long flags;
 	unsigned long pressure_after;	/* jiffies; no pass before this */
 	unsigned long rearm_at;		/* jiffies; next re-arm of unlimited flows */
+	/* flow.c: linked flows and the guard's negotiation records */
+	struct lemonade_shard shards[LEMONADE_SHARDS];
+	atomic_t nlinked;
+	struct xarray negs;
+	atomic_t nnegs;
 	/* event rate limit (events.c); zero is a valid initial state */
 	unsigned long ev_window;	/* jiffies: start of the current second */
 	atomic_t ev_sent;		/* events sent in it */
@@ -98,6 +114,7 @@ struct lemonade_net {
 /* lemonade_net.flags */
 enum {
 	LEMONADE_F_PRESSURE,	/* a recycle pass is pending */
+	LEMONADE_F_WITHDRAW,	/* a change shrank pins: hand them back */
 	LEMONADE_F_DYING,	/* no more work may be queued */
 };
 
@@ -108,13 +125,20 @@ static inline struct lemonade_net *lemonade_pernet(const struct net *net)
 	return net_generic(net, lemonade_net_id);
 }
 
+/* Any context: the packet path, the netns's work, netlink. */
 static inline void lemonade_count(struct lemonade_net *ln, int attr,
 				  unsigned int n)
 {
-	this_cpu_add(ln->stats->cnt[LEMONADE_STAT(attr)], n);
+	struct lemonade_stats *s = get_cpu_ptr(ln->stats);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&s->syncp);
+	u64_stats_add(&s->cnt[LEMONADE_STAT(attr)], n);
+	u64_stats_update_end_irqrestore(&s->syncp, flags);
+	put_cpu_ptr(ln->stats);
 }
 
-/* Run the netns's background work (floor.c) after @delay jiffies. */
+/* Run the netns's background work (main.c) after @delay jiffies. */
 static inline void lemonade_scan_kick(struct lemonade_net *ln,
 				      unsigned long delay)
 {
@@ -122,19 +146,37 @@ static inline void lemonade_scan_kick(struct lemonade_net *ln,
 		mod_delayed_work(system_wq, &ln->scan, delay);
 }
 
+/* ... or at the latest after @delay jiffies, if it is due later. */
+static inline void lemonade_scan_within(struct lemonade_net *ln,
+					unsigned long delay)
+{
+	if (!delayed_work_pending(&ln->scan) ||
+	    time_after(READ_ONCE(ln->scan.timer.expires), jiffies + delay))
+		lemonade_scan_kick(ln, delay);
+}
+
 /* config.c */
 struct nf_conn;
 struct lemonade_cfg *lemonade_cfg_default(void);
-enum lemonade_part {
-	LEMONADE_PART_ICMP_V4,
-	LEMONADE_PART_ICMP_V6,
-	LEMONADE_PART_TIMEOUT,
-	LEMONADE_PART_MARKS,
-	LEMONADE_PART_PORTS,
+struct netlink_ext_ack;
+struct nlattr;
+
+/* The attributes of a request that carried each part (NULL: none). */
+struct lemonade_cfg_attrs {
+	const struct nlattr *icmp_v4, *icmp_v6, *timeout, *marks, *ports,
+			    *guard_buffers;
 };
 
-int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg *old,
-		       bool force, const char **msg, enum lemonade_part *what);
+/* A configuration change as lemonade_cfg_check() judges it. */
+struct lemonade_cfg_req {
+	const struct lemonade_cfg *old;	/* what it replaces, or NULL */
+	bool force;			/* floors below RFC 5382's minimum */
+	bool tenant;			/* from a non-initial user namespace */
+	struct netlink_ext_ack *extack;
+	struct lemonade_cfg_attrs at;
+};
+
+int lemonade_cfg_check(struct lemonade_cfg *cfg, const struct lemonade_cfg_req *rq);
 const struct lemonade_port *lemonade_cfg_find(const struct lemonade_cfg *cfg,
 					      u16 port, unsigned int *idx);
 const struct lemonade_pin *lemonade_cfg_pin(const struct lemonade_cfg *cfg,

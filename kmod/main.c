@@ -2,11 +2,17 @@
 /*
  * nf_lemonade: make a Linux gateway lemonade-friendly (RFC 5383, BCP 143).
  *
- * Module entry points and the per-netns lifecycle.
+ * Module entry points, the per-netns lifecycle and the per-netns work.
+ *
+ * A netns's hooks go in .pre_exit: the pernet core waits a grace period
+ * between .pre_exit and .exit, so no CPU is still inside a hook when .exit
+ * frees what the hooks use. On rmmod the helper's destroy callback is
+ * switched off first (flow.c), then every netns lets go of its flows.
  */
 #include "lemonade.h"
 #include "floor.h"
 #include "flow.h"
+#include "guard.h"
 #include "hooks.h"
 #include "netlink.h"
 
@@ -15,19 +21,45 @@
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
 
+static void earliest(unsigned long *next, unsigned long t)
+{
+	if (t && (!*next || time_before(t, *next)))
+		*next = t;
+}
+
+/* The netns's background work: each part says when it needs to run next. */
+static void lemonade_net_work(struct work_struct *work)
+{
+	struct lemonade_net *ln = container_of(to_delayed_work(work),
+					       struct lemonade_net, scan);
+	unsigned long next = 0, now;
+
+	earliest(&next, lemonade_floor_work(ln));
+	earliest(&next, lemonade_guard_work(ln));
+	if (!next)
+		return;
+	now = jiffies;
+	lemonade_scan_within(ln, time_after(next, now) ? next - now : 0);
+}
+
 static int __net_init lemonade_net_init(struct net *net)
 {
 	struct lemonade_net *ln = lemonade_pernet(net);
 	struct lemonade_cfg *cfg;
+	unsigned int cpu;
 	int err;
 
 	ln->net = net;
 	ln->pressure_after = jiffies;
+	ln->rearm_at = jiffies;
 	mutex_init(&ln->lock);
-	INIT_DELAYED_WORK(&ln->scan, lemonade_floor_work);
+	INIT_DELAYED_WORK(&ln->scan, lemonade_net_work);
+	lemonade_flow_net_init(ln);
 	ln->stats = alloc_percpu(struct lemonade_stats);
 	if (!ln->stats)
 		return -ENOMEM;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(ln->stats, cpu)->syncp);
 	cfg = lemonade_cfg_default();
 	if (!cfg) {
 		err = -ENOMEM;
@@ -48,6 +80,7 @@ static int __net_init lemonade_net_init(struct net *net)
 	return 0;
 
 err_cfg:
+	/* no hook was registered: nothing can be using cfg */
 	set_bit(LEMONADE_F_DYING, &ln->flags);
 	cancel_delayed_work_sync(&ln->scan);
 	kfree(rcu_dereference_protected(ln->cfg, true));
@@ -56,24 +89,30 @@ err_stats:
 	return err;
 }
 
+static void __net_exit lemonade_net_pre_exit(struct net *net)
+{
+	lemonade_hooks_unregister(net);
+}
+
+/* After a grace period: no hook runs any more in this netns. */
 static void __net_exit lemonade_net_exit(struct net *net)
 {
 	struct lemonade_net *ln = lemonade_pernet(net);
 
-	lemonade_hooks_unregister(net);
 	set_bit(LEMONADE_F_DYING, &ln->flags);
 	cancel_delayed_work_sync(&ln->scan);
 	/* a live netns (rmmod) keeps its flows: give them back */
 	if (check_net(net))
 		lemonade_floor_release(ln);
-	lemonade_flow_adopt_prune(ln, true);
-	/* hooks are gone and netlink cannot reach a dying netns */
+	lemonade_flow_net_exit(ln);
+	/* netlink cannot reach a dying netns, nor a removed family */
 	kfree(rcu_dereference_protected(ln->cfg, true));
 	free_percpu(ln->stats);
 }
 
 static struct pernet_operations lemonade_net_ops = {
 	.init = lemonade_net_init,
+	.pre_exit = lemonade_net_pre_exit,
 	.exit = lemonade_net_exit,
 	.id   = &lemonade_net_id,
 	.size = sizeof(struct lemonade_net),
@@ -99,6 +138,7 @@ static int __init lemonade_init(void)
 	return 0;
 
 err_pernet:
+	lemonade_flow_disable();
 	unregister_pernet_subsys(&lemonade_net_ops);
 err_flow:
 	lemonade_flow_exit();
@@ -108,6 +148,7 @@ err_flow:
 static void __exit lemonade_exit(void)
 {
 	lemonade_genl_exit();
+	lemonade_flow_disable();
 	unregister_pernet_subsys(&lemonade_net_ops);
 	lemonade_flow_exit();
 	/* kfree_rcu of replaced configs must finish before the text goes */

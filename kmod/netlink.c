@@ -29,7 +29,7 @@ static const struct nla_policy set_policy[LEMONADE_A_MAX + 1] = {
 	[LEMONADE_A_TIMEOUT]		= { .type = NLA_U32 },
 	[LEMONADE_A_HIGH_WATER]		= NLA_POLICY_RANGE(NLA_U8, 1, 100),
 	[LEMONADE_A_LOW_WATER]		= NLA_POLICY_RANGE(NLA_U8, 1, 100),
-	[LEMONADE_A_PORTS]		= { .type = NLA_NESTED },
+	[LEMONADE_A_PORTS]		= NLA_POLICY_NESTED_ARRAY(port_policy),
 	[LEMONADE_A_FORCE]		= { .type = NLA_FLAG },
 	[LEMONADE_A_ICMP_POLICY]	= NLA_POLICY_MAX(NLA_U8, LEMONADE_ICMP_POLICY_MAX),
 	[LEMONADE_A_ICMP_STATES]	= NLA_POLICY_MAX(NLA_U8, LEMONADE_ICMP_STATES_MAX),
@@ -37,6 +37,7 @@ static const struct nla_policy set_policy[LEMONADE_A_MAX + 1] = {
 	[LEMONADE_A_ICMP_V6_CODES]	= { .type = NLA_U32 },
 	[LEMONADE_A_ICMP_VALIDATE]	= NLA_POLICY_MAX(NLA_U8, 1),
 	[LEMONADE_A_GUARD_POLICY]	= NLA_POLICY_MAX(NLA_U8, LEMONADE_GUARD_POLICY_MAX),
+	[LEMONADE_A_GUARD_BUFFERS]	= NLA_POLICY_MAX(NLA_U32, U16_MAX),
 };
 
 static const struct nla_policy port_cmd_policy[LEMONADE_A_MAX + 1] = {
@@ -85,7 +86,9 @@ static int put_config(struct sk_buff *msg, const struct lemonade_cfg *cfg)
 	    nla_put_u32(msg, LEMONADE_A_ICMP_V4_CODES, cfg->icmp_v4_codes) ||
 	    nla_put_u32(msg, LEMONADE_A_ICMP_V6_CODES, cfg->icmp_v6_codes) ||
 	    nla_put_u8(msg, LEMONADE_A_ICMP_VALIDATE, cfg->icmp_validate) ||
-	    nla_put_u8(msg, LEMONADE_A_GUARD_POLICY, cfg->guard_policy))
+	    nla_put_u8(msg, LEMONADE_A_GUARD_POLICY, cfg->guard_policy) ||
+	    nla_put_u32(msg, LEMONADE_A_GUARD_BUFFERS, cfg->guard_buffers) ||
+	    nla_put_u32(msg, LEMONADE_A_PORTS_MAX, LEMONADE_MAX_PORTS))
 		return -EMSGSIZE;
 	ports = nla_nest_start(msg, LEMONADE_A_PORTS);
 	if (!ports)
@@ -182,6 +185,28 @@ static bool newly_listed(const struct lemonade_cfg *old,
 	return false;
 }
 
+/* Does some port's pin under @old exceed what @cfg gives it? */
+static bool withdrawn(const struct lemonade_cfg *old,
+		      const struct lemonade_cfg *cfg)
+{
+	const struct lemonade_pin *a, *b;
+	unsigned int i, j;
+
+	if (!old->enabled)
+		return false;
+	if (!cfg->enabled)
+		return old->nports;
+	for (i = 0; i < old->nports; i++) {
+		if (!lemonade_cfg_find(cfg, old->ports[i].port, &j))
+			return true;
+		a = &old->pins[i];
+		b = &cfg->pins[j];
+		if (a->set > b->set || (a->unlimited && !b->unlimited))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Validate @cfg, then publish it; on error nothing changes and the
  * extended ACK points at the attribute that carried the bad part (@port
@@ -191,48 +216,47 @@ static int commit(struct lemonade_net *ln, struct lemonade_cfg *cfg,
 		  const struct sk_buff *skb, struct genl_info *info,
 		  const struct nlattr *port)
 {
-	const struct lemonade_cfg *old;
 	struct nlattr **tb = info->attrs;
-	enum lemonade_part what;
-	const struct nlattr *bad;
-	const char *msg = NULL;
+	const struct lemonade_cfg *old;
+	struct lemonade_cfg_req rq = {
+		.force = !!tb[LEMONADE_A_FORCE],
+		/* an administrator of a non-initial user namespace */
+		.tenant = !netlink_capable(skb, CAP_NET_ADMIN),
+		.extack = info->extack,
+		.at = {
+			.icmp_v4 = tb[LEMONADE_A_ICMP_V4_CODES],
+			.icmp_v6 = tb[LEMONADE_A_ICMP_V6_CODES],
+			.timeout = tb[LEMONADE_A_TIMEOUT],
+			.marks = tb[LEMONADE_A_LOW_WATER] ?: tb[LEMONADE_A_HIGH_WATER],
+			.ports = port ?: tb[LEMONADE_A_PORTS],
+			.guard_buffers = tb[LEMONADE_A_GUARD_BUFFERS],
+		},
+	};
 	int err;
 
 	old = rcu_dereference_protected(ln->cfg, lockdep_is_held(&ln->lock));
-	err = lemonade_cfg_check(cfg, old, !!tb[LEMONADE_A_FORCE], &msg, &what);
+	rq.old = old;
+	err = lemonade_cfg_check(cfg, &rq);
 	if (!err) {
 		bool adopt = newly_listed(old, cfg);
 
+		if (withdrawn(old, cfg)) {
+			/* the work hands pinned flows back */
+			set_bit(LEMONADE_F_WITHDRAW, &ln->flags);
+			lemonade_scan_kick(ln, 0);
+		}
 		lemonade_cfg_replace(ln, cfg);
 		/*
 		 * Flows already open on what is now listed are adopted: one
 		 * walk of the conntrack table, which only the initial
 		 * namespace's administrator may cause.
 		 */
-		if (adopt && netlink_capable(skb, CAP_NET_ADMIN)) {
+		if (adopt && !rq.tenant) {
 			lemonade_flow_adopt(ln, cfg);
 			lemonade_scan_kick(ln, 0);
 		}
 		return 0;
 	}
-	switch (what) {
-	case LEMONADE_PART_ICMP_V4:
-		bad = tb[LEMONADE_A_ICMP_V4_CODES];
-		break;
-	case LEMONADE_PART_ICMP_V6:
-		bad = tb[LEMONADE_A_ICMP_V6_CODES];
-		break;
-	case LEMONADE_PART_TIMEOUT:
-		bad = tb[LEMONADE_A_TIMEOUT];
-		break;
-	case LEMONADE_PART_MARKS:
-		bad = tb[LEMONADE_A_LOW_WATER] ?: tb[LEMONADE_A_HIGH_WATER];
-		break;
-	default:
-		bad = port ?: tb[LEMONADE_A_PORTS];
-		break;
-	}
-	lemonade_extack(info->extack, bad, msg);
 	kfree(cfg);
 	return err;
 }
@@ -278,6 +302,8 @@ static int lemonade_set_config(struct sk_buff *skb, struct genl_info *info)
 		cfg->icmp_validate = nla_get_u8(tb[LEMONADE_A_ICMP_VALIDATE]);
 	if (tb[LEMONADE_A_GUARD_POLICY])
 		cfg->guard_policy = nla_get_u8(tb[LEMONADE_A_GUARD_POLICY]);
+	if (tb[LEMONADE_A_GUARD_BUFFERS])
+		cfg->guard_buffers = nla_get_u32(tb[LEMONADE_A_GUARD_BUFFERS]);
 	if (tb[LEMONADE_A_PORTS]) {
 		cfg->nports = 0;
 		nla_for_each_nested(attr, tb[LEMONADE_A_PORTS], rem) {
@@ -373,20 +399,23 @@ static int lemonade_get_stats(struct sk_buff *skb, struct genl_info *info)
 	msg = reply_new(info, &hdr);
 	if (!msg)
 		return -ENOMEM;
+	/* the sums and the reset baseline together */
+	mutex_lock(&ln->lock);
 	lemonade_stats_read(ln, cnt);
+	for (i = 0; i < LEMONADE_NSTATS; i++)
+		cnt[i] -= ln->stats_base[i];
+	mutex_unlock(&ln->lock);
+	/* gauges: values now */
+	cnt[LEMONADE_STAT(LEMONADE_STAT_A_LISTED)] = atomic_read(&ln->nlinked);
+	cnt[LEMONADE_STAT(LEMONADE_STAT_A_GUARD_BUFFERS)] =
+		atomic_read(&ln->nnegs);
 	nest = nla_nest_start(msg, LEMONADE_A_STATS);
 	if (!nest)
 		goto nospace;
-	mutex_lock(&ln->lock);
-	for (i = 0; i < LEMONADE_NSTATS; i++) {
-		if (nla_put_u64_64bit(msg, LEMONADE_STAT_A_FIRST + i,
-				      cnt[i] - ln->stats_base[i],
-				      LEMONADE_STAT_A_PAD)) {
-			mutex_unlock(&ln->lock);
+	for (i = 0; i < LEMONADE_NSTATS; i++)
+		if (nla_put_u64_64bit(msg, LEMONADE_STAT_A_FIRST + i, cnt[i],
+				      LEMONADE_STAT_A_PAD))
 			goto nospace;
-		}
-	}
-	mutex_unlock(&ln->lock);
 	nla_nest_end(msg, nest);
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
@@ -485,10 +514,12 @@ static const struct genl_ops lemonade_genl_ops[] = {
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
+		/* counters move with traffic: an oracle for unprivileged users */
 		.cmd	= LEMONADE_CMD_GET_STATS,
 		.doit	= lemonade_get_stats,
 		.policy	= empty_policy,
 		.maxattr = LEMONADE_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd	= LEMONADE_CMD_RESET_STATS,
@@ -519,16 +550,25 @@ static struct genl_family lemonade_family __ro_after_init = {
 	.version	= LEMONADE_GENL_VERSION,
 	.maxattr	= LEMONADE_A_MAX,
 	.netnsok	= true,
+	/*
+	 * Handlers take their netns's own lock: no request waits for the
+	 * global genl_mutex, and none holds it while a dump starts.
+	 */
+	.parallel_ops	= true,
 	.module		= THIS_MODULE,
 	.ops		= lemonade_genl_ops,
 	.n_ops		= ARRAY_SIZE(lemonade_genl_ops),
 	.mcgrps		= lemonade_mcgrps,
-	.n_mcgrps	= ARRAY_SIZE(lemonade_mcgrps),
+	/* not where anyone could join the group (compat.h) */
+	.n_mcgrps	= LEMONADE_MCGRP_CAN_RESTRICT ? ARRAY_SIZE(lemonade_mcgrps) : 0,
+	LEMONADE_GENL_STRICT_FROM(LEMONADE_CMD_UNSPEC + 1)
 };
 
 int __init lemonade_genl_init(void)
 {
-	lemonade_events_init(&lemonade_family);
+	if (!LEMONADE_MCGRP_CAN_RESTRICT)
+		pr_warn("no events group: this kernel would let any local user join it and see the listed flows' addresses\n");
+	lemonade_events_init(LEMONADE_MCGRP_CAN_RESTRICT ? &lemonade_family : NULL);
 	return genl_register_family(&lemonade_family);
 }
 

@@ -27,6 +27,7 @@
 #include <net/ipv6.h>
 #include <net/tcp.h>
 #include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_l4proto.h>
 
 struct icmp_err {
 	u8 type, code;
@@ -119,26 +120,40 @@ static bool quoted_seq(const struct sk_buff *skb, u8 pf, unsigned int off,
 	return true;
 }
 
+enum seq_verdict { SEQ_VALID, SEQ_INVALID, SEQ_UNTRACKED };
+
 /*
  * RFC 5927: a genuine error quotes a segment the receiving host sent and
  * the other side has not yet acknowledged, SND.UNA <= seq <= SND.NXT. The
  * gateway's view: SND.NXT is the sender's highest seq + len, SND.UNA the
- * highest ack the other side sent (one before it for zero-window probes).
+ * highest ack the other side sent (one before it for zero-window probes);
+ * before any ACK (a SYN with data) only the upper bound is known. A flow
+ * whose windows conntrack does not track (picked up mid-stream, offloaded,
+ * or be_liberal) cannot be judged.
  */
-static bool seq_in_window(struct nf_conn *ct, enum ip_conntrack_dir dir,
-			  u32 seq)
+static enum seq_verdict seq_check(struct nf_conn *ct,
+				  enum ip_conntrack_dir dir, u32 seq)
 {
 	const struct ip_ct_tcp_state *snd, *rcv;
-	u32 lo, hi;
+	enum seq_verdict v;
+	u32 hi;
 
+	if (nf_tcp_pernet(nf_ct_net(ct))->tcp_be_liberal)
+		return SEQ_UNTRACKED;
 	spin_lock_bh(&ct->lock);
 	snd = &ct->proto.tcp.seen[dir];
 	rcv = &ct->proto.tcp.seen[!dir];
 	hi = snd->td_end;
-	lo = (rcv->flags & IP_CT_TCP_FLAG_MAXACK_SET) ? rcv->td_maxack :
-		hi - rcv->td_maxwin;
+	if ((snd->flags | rcv->flags) & IP_CT_TCP_FLAG_BE_LIBERAL)
+		v = SEQ_UNTRACKED;
+	else if (after(seq, hi))
+		v = SEQ_INVALID;
+	else if (!(rcv->flags & IP_CT_TCP_FLAG_MAXACK_SET))
+		v = SEQ_VALID;
+	else
+		v = before(seq, rcv->td_maxack - 1) ? SEQ_INVALID : SEQ_VALID;
 	spin_unlock_bh(&ct->lock);
-	return !before(seq, lo - 1) && !after(seq, hi);
+	return v;
 }
 
 /* Right after conntrack: an ICMP error RELATED to @ct, the flow it quotes. */
@@ -151,7 +166,7 @@ unsigned int lemonade_shield(struct lemonade_net *ln,
 	u8 tcp_state;
 	u32 seq;
 
-	if (nf_ct_protonum(ct) != IPPROTO_TCP || !lemonade_cfg_pin(cfg, ct))
+	if (nf_ct_protonum(ct) != IPPROTO_TCP)
 		return NF_ACCEPT;
 	/* RELATED is also the first packet of an expected connection */
 	if (!(state->pf == NFPROTO_IPV4 ? parse_v4(cfg, skb, &e) :
@@ -159,17 +174,22 @@ unsigned int lemonade_shield(struct lemonade_net *ln,
 		return NF_ACCEPT;
 	if (e.pmtu)
 		return NF_ACCEPT;
-	if (cfg->icmp_validate && quoted_seq(skb, state->pf, e.inner, &seq)) {
+	if (cfg->icmp_validate) {
 		/* an error travelling in reply direction quotes an original one */
 		enum ip_conntrack_dir dir = ctinfo == IP_CT_RELATED_REPLY ?
 			IP_CT_DIR_ORIGINAL : IP_CT_DIR_REPLY;
+		/* conntrack relates errors that quote only the ports */
+		enum seq_verdict v = quoted_seq(skb, state->pf, e.inner, &seq) ?
+				     seq_check(ct, dir, seq) : SEQ_INVALID;
 
-		if (!seq_in_window(ct, dir, seq)) {
+		if (v == SEQ_INVALID) {
 			lemonade_count(ln, LEMONADE_STAT_A_ICMP_INVALID, 1);
 			lemonade_event_icmp(ln, cfg, ct, LEMONADE_EVENT_ICMP_INVALID,
 					    e.type, e.code);
 			return NF_DROP;
 		}
+		if (v == SEQ_UNTRACKED)
+			lemonade_count(ln, LEMONADE_STAT_A_ICMP_UNVALIDATED, 1);
 	}
 	if (!e.soft)
 		return NF_ACCEPT;

@@ -80,9 +80,13 @@ done <<TABLE
 0|-j stats|jq:["icmp_absorbed","icmp_invalid","icmp_passed","marked","pinned","pressure_events","rearmed","recycled","released_unload"] - keys == []
 0|stats reset|=
 0|stats|~icmp_absorbed 0
-# --- flows: none yet, then two inserted entries, one on a listed port ------
+# --- flows: none yet, then two inserted entries, one on a listed port,
+# adopted when the module is enabled again (they have no extension) -------
 0|-j flows|jq:. == []
 0|sh:$CT -I -p tcp -s 192.0.2.9 -d 198.51.100.9 --sport 40001 --dport 143 --state ESTABLISHED -t 3000 -u ASSURED,SEEN_REPLY && $CT -I -p tcp -s 192.0.2.9 -d 198.51.100.9 --sport 40002 --dport 8080 --state ESTABLISHED -t 3000 -u ASSURED,SEEN_REPLY|-
+0|-j flows|jq:. == []
+0|set enable off|=
+0|set enable on|=
 0|-j flows|jq:length == 1 and (.[0] | .family == "ipv4" and .src == "192.0.2.9" and .sport == 40001 and .dst == "198.51.100.9" and .dport == 143 and .port == 143 and .state == "established" and .remaining > 2700 and .remaining <= 3000 and .timeout == 7440 and .marked == false and .guard == "none" and (.id | type) == "number")
 0|@x flows|~ipv4 192.0.2.9:40001 -> 198.51.100.9:143 port 143 state established remaining
 0|flows port 587|=

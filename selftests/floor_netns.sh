@@ -2,10 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Configuration is per netns: the gateway lists only port 8143, while the
-# client namespace keeps the defaults. Each follows its own configuration.
+# client namespace (a host with a stateful firewall of its own) keeps the
+# defaults. Each follows its own configuration.
 source "$(dirname "$0")/lib.sh"
 
 topo_up
+# the module acts where the ruleset uses conntrack (it never turns it on)
+ip netns exec "$C" nft -f - <<EOT
+table inet host {
+	chain out {
+		type filter hook output priority filter; policy accept;
+		ct state established,related,new accept
+	}
+}
+EOT
 lemonade_load
 ip netns exec "$C" sysctl -qw \
 	net.netfilter.nf_conntrack_tcp_timeout_established=$VENDOR_EST

@@ -1,50 +1,154 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Table pressure: with nf_conntrack_max=256 the client opens 300 idle flows
-# to listed ports, one after another. Stock conntrack never early-drops
-# assured ESTABLISHED entries, so the table fills and new connections are
-# refused ("table full"). The module recycles the longest-idle listed
-# flows between 90% and 80% of the table: every connection succeeds, new
-# connections to an unlisted port still succeed, the recycled flows are
-# counted, and the most recent 100 flows keep their entries.
+# Table pressure (nf_conntrack_max=256, high-water 90%, low-water 80%),
+# behind masquerade so that a released entry breaks its session as it
+# would for a user. The floor borrows table slots stock Linux would have
+# freed (listed flows idle past conntrack's own timeout) and gives back
+# only those, longest idle first:
+#  A. 60 "old" then 60 "young" borrowed flows, then a burst of 130 new
+#     listed connections: the old ones are released first, no young one,
+#     the burst connects; afterwards, and again once the burst itself is
+#     borrowing, 10 + 10 new connections to a listed and an unlisted port
+#     complete on their first SYN (under 1 s each, 2 s connect timeout).
+#  B. an unanswered SYN flood to 95% of the table while 50 listed sessions
+#     idle within their own timeout: nothing is released, all 50 carry
+#     data afterwards.
+#  C. with conntrack's default 5-day timeout, a flow re-pinned after the
+#     UNACK shortcut (its client acknowledges nothing) is not taken for
+#     idle: a table driven over the mark by new listed connections
+#     releases nothing, and that flow keeps its entry.
+# timeout: 900
 source "$(dirname "$0")/lib.sh"
 
 keep_conntrack_max
+C3=192.0.2.3
 
-topo_up
+# gateway NAT and a second client address; EST: the gateway's timeout
+pressure_topo() {
+	topo_up
+	ip -n "$C" addr add $C3/24 dev c0
+	ip netns exec "$G" nft -f - <<-EOT
+	table inet nat {
+		chain postrouting {
+			type nat hook postrouting priority srcnat; policy accept;
+			oifname "gs" masquerade
+		}
+	}
+	EOT
+	ip netns exec "$G" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0
+	ip netns exec "$G" sysctl -qw \
+		net.netfilter.nf_conntrack_tcp_timeout_established="$1"
+}
+
+# entries NS SRC: conntrack entries from client address SRC
+entries() {
+	ip netns exec "$1" conntrack -L -p tcp -s "$2" 2>/dev/null | grep -c ESTABLISHED
+}
+
+# borrowing NAME EST: every flow of hold client NAME has been idle longer
+# than EST seconds (its remaining time fell below the pin less EST)
+all_borrowing() {
+	local t
+	for t in $(ip netns exec "$G" conntrack -L -p tcp --dport 674 -s "$2" 2>/dev/null |
+		awk '{ print $3 }'); do
+		[ "$t" -lt $((FLOOR + 5 - $1)) ] || return 1
+	done
+}
+
+# first_syn NAME PORT: 10 new connections, each under 1 s
+first_syn() {
+	local name=$1 port=$2 ok slow
+	hold "$C" "$name" $S4 "$port" 10 --connect-timeout 2
+	read -r _ ok _ < "$TMPD/$name.ready"
+	slow=$(awk '$1 == "OK" && $4 >= 1.0' "$TMPD/$name" | wc -l)
+	if [ "$ok" -eq 10 ] && [ "$slow" -eq 0 ]; then
+		pass "$3: 10 of 10 new connections to port $port on their first SYN (slowest $(awk '$1 == "OK" { print $4 }' "$TMPD/$name" | sort -n | tail -n 1) s)"
+	else
+		fail "$3: $ok of 10 connected to port $port, $slow took 1 s or more: $(grep -v '^OK' "$TMPD/$name" | head -n 2)"
+	fi
+	kill "$(eval echo "\$PID_$name")" 2>/dev/null
+}
+
+# ---- A: borrowed flows go first, longest idle first ----
+EST=8
+pressure_topo $EST
 lemonade_load
 sysctl -qw net.netfilter.nf_conntrack_max=256
-serve_start 143 587 674 8143
+serve_start 674 8143
+hold "$C" old $S4 674 60
+wait_for 60 all_borrowing $EST $C4 || fail "A: the old flows never became borrowing"
+hold "$C" young $S4 674 60 --src $C3
+wait_for 60 all_borrowing $EST $C3 || fail "A: the young flows never became borrowing"
+r0=$(counter "$G" recycled 2>/dev/null || echo 0)
+hold "$C" burst $S4 674 130 --connect-timeout 2
+read -r _ ok failed < "$TMPD/burst.ready"
+[ "$ok" -eq 130 ] && pass "A: all 130 new listed connections connected" ||
+	fail "A: $ok of 130 new listed connections connected ($failed failed)"
+old=$(entries "$G" $C4)
+young=$(entries "$G" $C3)
+r1=$(counter "$G" recycled 2>/dev/null || echo 0)
+info "A: entries from $C4 (old + burst): $old, from $C3 (young): $young, recycled +$((r1 - r0))"
+if [ "$young" -eq 60 ] && [ $((r1 - r0)) -gt 0 ] && [ $((old + (r1 - r0))) -eq 190 ]; then
+	pass "A: $((r1 - r0)) old borrowed flows released, every young one kept"
+else
+	fail "A: old+burst $old, young $young, recycled +$((r1 - r0))"
+fi
+first_syn a1 674 "A, after the burst"
+first_syn a2 8143 "A, after the burst"
+wait_for 60 all_borrowing $EST $C4 || fail "A: the burst never became borrowing"
+first_syn a3 674 "A, once the burst is borrowing too"
+first_syn a4 8143 "A, once the burst is borrowing too"
 
-hold "$C" many $S4 143,587,674 300 --stop-on-fail --connect-timeout 5
-read -r _ ok failed < "$TMPD/many.ready"
-if [ "$ok" -eq 300 ] && [ "$failed" -eq 0 ]; then
-	pass "all 300 flows to listed ports connected"
-else
-	fail "$ok of 300 flows connected, $failed failed: $(grep FAIL "$TMPD/many" | head -1)"
+# ---- B: a SYN flood releases nothing ----
+pressure_topo $VENDOR_EST
+lemonade_load
+serve_start 674
+ip netns exec "$S" nft add table inet flood
+ip netns exec "$S" nft add chain inet flood in \
+	'{ type filter hook input priority -400; policy accept; }'
+ip netns exec "$S" nft add rule inet flood in tcp dport 9999 drop
+hold "$C" live $S4 674 50
+r0=$(counter "$G" recycled 2>/dev/null || echo 0)
+ip netns exec "$C" $PY "$PEER" synflood --addr $S4 --port 9999 --count 193 \
+	--out "$TMPD/flood" &
+BG_PIDS+=($!)
+wait_for 120 test -s "$TMPD/flood.ready" || fail "B: the flood never started"
+wait_for 60 sh -c "[ \$(ip netns exec $G conntrack -C) -ge 240 ]" ||
+	info "B: table at $(ip netns exec "$G" conntrack -C) entries"
+info "B: table at $(ip netns exec "$G" conntrack -C) of 256 entries"
+ping_flows live && pass "B: all 50 listed sessions carry data after the flood" ||
+	fail "B: $(grep -vc PONG "$TMPD/live.ping") of 50 sessions lost"
+r1=$(counter "$G" recycled 2>/dev/null || echo 0)
+[ "$r1" -eq "$r0" ] && pass "B: the module released none of them" ||
+	fail "B: the module released $((r1 - r0)) listed flows"
+
+# ---- C: a flow re-pinned after the UNACK shortcut is not idle ----
+pressure_topo 432000
+lemonade_load
+serve_start 674
+hold "$C" quiet $S4 674 1 --src $C3
+# the client now acknowledges nothing; the server sends to it
+ip netns exec "$C" nft -f - <<-EOT
+table inet mute {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		ip saddr $C3 tcp dport 674 drop
+	}
+}
+EOT
+kill -USR2 "$PID_quiet"
+wait_for 30 sh -c "ip netns exec $G conntrack -L -p tcp -s $C3 2>/dev/null | grep -q ESTABLISHED" ||
+	fail "C: no entry for the quiet flow"
+if [ "$STOCK" != 1 ]; then
+	wait_for 30 sh -c "[ \$(ip netns exec $G lemonctl -j stats | jq .pinned) -gt 0 ]" ||
+		fail "C: the floor never re-pinned"
 fi
-hold "$C" other $S4 8143 5 --connect-timeout 5
-read -r _ ok failed < "$TMPD/other.ready"
-if [ "$ok" -eq 5 ]; then
-	pass "new connections to unlisted port 8143 succeed"
-else
-	fail "$ok of 5 connections to unlisted port 8143 succeeded"
-fi
-recycled=$(counter "$G" recycled 2>/dev/null || echo 0)
-if [ "$recycled" -gt 0 ]; then
-	pass "gateway counted $recycled recycled flows"
-else
-	fail "gateway counted no recycled flows"
-fi
-ip netns exec "$G" conntrack -L -p tcp 2>/dev/null > "$TMPD/ct"
-missing=0
-for sport in $(awk '$1 == "OK" { print $3 }' "$TMPD/many" | tail -n 100); do
-	grep -q "sport=$sport dport=" "$TMPD/ct" || missing=$((missing + 1))
-done
-if [ "$missing" -eq 0 ] && [ "$(awk '$1 == "OK"' "$TMPD/many" | wc -l)" -ge 100 ]; then
-	pass "the 100 most recent flows kept their entries ($(wc -l < "$TMPD/ct") entries in the table)"
-else
-	fail "$missing of the 100 most recent flows lost their entries"
-fi
+r0=$(counter "$G" recycled 2>/dev/null || echo 0)
+hold "$C" fill $S4 674 240 --connect-timeout 2
+r1=$(counter "$G" recycled 2>/dev/null || echo 0)
+[ "$(entries "$G" $C3)" -eq 1 ] && pass "C: the re-pinned UNACK flow kept its entry" ||
+	fail "C: the re-pinned UNACK flow lost its entry"
+[ "$r1" -eq "$r0" ] && pass "C: nothing was released (nothing borrowed)" ||
+	fail "C: the module released $((r1 - r0)) flows"
 exit $ret

@@ -9,11 +9,19 @@ mailpeer.py serve [--lifetime S]
     143: Dovecot-like IMAP (greeting with [CAPABILITY ...], CAPABILITY);
     674: ACAP greeting with (STARTTLS); 2587: a server whose EHLO reply
          already carries XXXXXXXA (masked upstream).
+    --split-file F: the 587 server sends its EHLO reply in two parts, the
+    second (from "250-STARTTLS" on) only once F exists.
 mailpeer.py talk --addr A --port P --proto smtp|imap|acap [--starttls]
+                 [--hold-file F]
     runs the client side of the negotiation, prints every line received
-    and a last line: DONE, RESET <seconds>, TIMEOUT or CLOSED.
+    and a last line: DONE, RESET <seconds>, TIMEOUT or CLOSED. With
+    --hold-file the client waits after the greeting until F exists.
+mailpeer.py idle --addr A --port P --count N --ready R --hold-file F
+    opens N connections, reads each greeting, writes the number greeted to
+    R, then keeps them idle until F exists (at most --lifetime seconds).
 """
 import argparse
+import os
 import socket
 import sys
 import threading
@@ -42,11 +50,26 @@ def lines(conn):
             yield line.rstrip(b"\r")
 
 
+SPLIT = None   # --split-file
+
+
+def wait_file(path, secs=30):
+    """Wait (bounded) until path exists."""
+    end = time.time() + secs
+    while not os.path.exists(path) and time.time() < end:
+        time.sleep(0.05)
+
+
 def smtp(conn, masked):
     conn.sendall(GREET_SMTP)
     for line in lines(conn):
         verb = line.split(b" ")[0].upper()
-        if verb in (b"EHLO", b"HELO"):
+        if verb in (b"EHLO", b"HELO") and SPLIT and not masked:
+            cut = EHLO.index(b"250-STARTTLS")
+            conn.sendall(EHLO[:cut])
+            wait_file(SPLIT)
+            conn.sendall(EHLO[cut:])
+        elif verb in (b"EHLO", b"HELO"):
             conn.sendall(EHLO.replace(b"STARTTLS", b"XXXXXXXA")
                          if masked else EHLO)
         elif verb == b"STARTTLS":
@@ -130,6 +153,8 @@ def listener(port):
 
 
 def serve(a):
+    global SPLIT
+    SPLIT = a.split_file
     for p in (587, 143, 674, 2587):
         threading.Thread(target=listener, args=(p,), daemon=True).start()
     time.sleep(a.lifetime)
@@ -166,6 +191,8 @@ def talk(a):
             s.sendall(line.encode() + b"\r\n")
         if a.proto == "smtp":
             r.line()
+            if a.hold_file:
+                wait_file(a.hold_file)
             send("EHLO client.example.net")
             while not r.line().startswith("250 "):
                 pass
@@ -177,6 +204,8 @@ def talk(a):
                       flush=True)
         elif a.proto == "imap":
             r.line()
+            if a.hold_file:
+                wait_file(a.hold_file)
             send("a1 CAPABILITY")
             while not r.line().startswith("a1 "):
                 pass
@@ -202,18 +231,51 @@ def talk(a):
     return 1
 
 
+def idle(a):
+    fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
+    conns = []
+    greeted = 0
+    for _ in range(a.count):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(10)
+        try:
+            s.connect((a.addr, a.port))
+            if s.recv(4096):
+                greeted += 1
+        except OSError:
+            pass
+        conns.append(s)
+    with open(a.ready, "w") as f:
+        f.write("%d\n" % greeted)
+    wait_file(a.hold_file, a.lifetime)
+    for s in conns:
+        s.close()
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     sv = sub.add_parser("serve")
     sv.add_argument("--lifetime", type=int, default=1200)
+    sv.add_argument("--split-file")
     t = sub.add_parser("talk")
     t.add_argument("--addr", required=True)
     t.add_argument("--port", type=int, required=True)
     t.add_argument("--proto", choices=["smtp", "imap", "acap"], required=True)
     t.add_argument("--starttls", action="store_true")
     t.add_argument("--timeout", type=float, default=10)
+    t.add_argument("--hold-file")
+    i = sub.add_parser("idle")
+    i.add_argument("--addr", required=True)
+    i.add_argument("--port", type=int, required=True)
+    i.add_argument("--count", type=int, required=True)
+    i.add_argument("--ready", required=True)
+    i.add_argument("--hold-file", required=True)
+    i.add_argument("--lifetime", type=int, default=300)
     a = ap.parse_args()
+    if a.cmd == "idle":
+        return idle(a)
     return serve(a) if a.cmd == "serve" else talk(a)
 
 

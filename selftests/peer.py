@@ -13,6 +13,11 @@ hold ...           open connections one after another, record their local
                    The client never reads unless it pings.
                    Commands on the FIFO OUT.ctl: ping, drip, err (pending
                    socket errors to OUT.err), send (a NOOP line, OUT.send).
+                   --src binds the connections to a source address; each
+                   OK line ends with the seconds connect() took.
+synflood ...       send COUNT SYNs to ADDR:PORT from non-blocking sockets
+                   (the server is expected not to answer), write READY and
+                   keep the sockets until SIGTERM.
 Every wait is bounded; a process lives at most --lifetime seconds.
 """
 import argparse
@@ -105,6 +110,8 @@ def cmd_hold(args):
                     s.setsockopt(socket.IPPROTO_IPV6, 25, 1)    # IPV6_RECVERR
             if args.rcvbuf:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
+            if args.src:
+                s.bind((args.src, 0))
             s.settimeout(args.connect_timeout)
             t0 = time.time()
             try:
@@ -118,7 +125,8 @@ def cmd_hold(args):
                     break
                 continue
             socks.append(s)
-            out.write("OK %d %d\n" % (port, s.getsockname()[1]))
+            out.write("OK %d %d %.2f\n" % (port, s.getsockname()[1],
+                                            time.time() - t0))
             out.flush()
 
     def ping(*_):
@@ -200,6 +208,22 @@ def cmd_hold(args):
         time.sleep(0.2)
 
 
+def cmd_synflood(args):
+    fam = socket.AF_INET6 if ":" in args.addr else socket.AF_INET
+    socks = []
+    for _ in range(args.count):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex((args.addr, args.port))
+        socks.append(s)
+    with open(args.out + ".ready", "w") as r:
+        r.write("READY %d\n" % len(socks))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    end = time.time() + args.lifetime
+    while time.time() < end:
+        time.sleep(0.2)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -218,8 +242,16 @@ def main():
     h.add_argument("--rcvbuf", type=int, default=0)
     h.add_argument("--sig2", default="DRIP", choices=["DRIP", "FLOOD"])
     h.add_argument("--lifetime", type=int, default=1200)
+    h.add_argument("--src")
+    f = sub.add_parser("synflood")
+    f.add_argument("--addr", required=True)
+    f.add_argument("--port", type=int, required=True)
+    f.add_argument("--count", type=int, required=True)
+    f.add_argument("--out", required=True)
+    f.add_argument("--lifetime", type=int, default=600)
     args = ap.parse_args()
-    {"serve": cmd_serve, "hold": cmd_hold}[args.cmd](args)
+    {"serve": cmd_serve, "hold": cmd_hold,
+     "synflood": cmd_synflood}[args.cmd](args)
 
 
 if __name__ == "__main__":

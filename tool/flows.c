@@ -45,6 +45,7 @@ static const char *const guard_status_names[] = {
 	[LEMONADE_GUARD_S_DONE]		= "done",
 	[LEMONADE_GUARD_S_SKIPPED]	= "skipped",
 	[LEMONADE_GUARD_S_RESET]	= "reset",
+	[LEMONADE_GUARD_S_ABANDONED]	= "abandoned",
 };
 
 _Static_assert(sizeof(guard_status_names) / sizeof(guard_status_names[0]) ==

@@ -26,6 +26,13 @@ static const struct {
 	{ LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK,	"guard_partial_block" },
 	{ LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED, "guard_upstream_masked" },
 	{ LEMONADE_STAT_A_GUARD_SKIPPED,	"guard_skipped" },
+	{ LEMONADE_STAT_A_GUARD_STALE,		"guard_stale" },
+	{ LEMONADE_STAT_A_GUARD_ABANDONED,	"guard_abandoned" },
+	{ LEMONADE_STAT_A_GUARD_DEFERRED,	"guard_deferred" },
+	{ LEMONADE_STAT_A_RELEASED_POLICY,	"released_policy" },
+	{ LEMONADE_STAT_A_ICMP_UNVALIDATED,	"icmp_unvalidated" },
+	{ LEMONADE_STAT_A_LISTED,		"listed" },
+	{ LEMONADE_STAT_A_GUARD_BUFFERS,	"guard_buffers" },
 };
 
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
@@ -73,6 +80,8 @@ static int stats_show(void)
 	ret = lemon_nl_open();
 	if (ret)
 		return ret;
+	/* counters move with traffic: not for everyone */
+	lemon_nl_perm_hint("reading counters");
 	msg = lemon_nl_request(LEMONADE_CMD_GET_STATS);
 	if (!msg)
 		return EXIT_FAIL;

@@ -9,6 +9,7 @@
 
 #include <linux/netlink.h>
 #include <linux/refcount.h>
+#include <net/checksum.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 #include <net/netfilter/ipv4/nf_reject.h>
@@ -16,6 +17,12 @@
 
 #ifdef LEMONADE_KERNEL_TOO_OLD
 #error "nf_lemonade needs Linux 5.10 or later"
+#endif
+
+/* 7.2 changed helper registration and per-entry references together */
+#if defined(LEMONADE_HAVE_HELPER_REGISTER_COPY) != \
+	defined(LEMONADE_HAVE_HELPER_CT_REFCNT)
+#error "only one of the 7.2 conntrack helper changes found: check kmod/compat/probe.sh"
 #endif
 
 static inline unsigned int lemonade_ct_count(struct net *net)
@@ -39,19 +46,6 @@ static inline void lemonade_ct_iterate(struct net *net,
 #else
 	nf_ct_iterate_cleanup_net(net, fn, data, 0, 0);
 #endif
-}
-
-/*
- * NL_SET_ERR_MSG_ATTR() wants a string literal; the config checker hands
- * back pointers to literals chosen at run time.
- */
-static inline void lemonade_extack(struct netlink_ext_ack *extack,
-				   const struct nlattr *attr, const char *msg)
-{
-	if (extack) {
-		extack->_msg = msg;
-		extack->bad_attr = attr;
-	}
 }
 
 /*
@@ -96,10 +90,24 @@ static inline bool lemonade_helper_get(struct nf_conntrack_helper *helper)
  */
 #if defined(LEMONADE_HAVE_GENL_MCAST_CAP)
 #define LEMONADE_MCGRP_ADMIN	.flags = GENL_MCAST_CAP_NET_ADMIN
+#define LEMONADE_MCGRP_CAN_RESTRICT	1
 #elif defined(LEMONADE_HAVE_GENL_MCGRP_FLAGS)
 #define LEMONADE_MCGRP_ADMIN	.flags = GENL_UNS_ADMIN_PERM
+#define LEMONADE_MCGRP_CAN_RESTRICT	1
 #else
+/* the group is not registered there (netlink.c) */
 #define LEMONADE_MCGRP_ADMIN
+#define LEMONADE_MCGRP_CAN_RESTRICT	0
+#endif
+
+/*
+ * Since 6.1 a family can ask the core to validate every operation from
+ * a given command on strictly (reserved header fields, policies).
+ */
+#ifdef LEMONADE_HAVE_GENL_RESV_START_OP
+#define LEMONADE_GENL_STRICT_FROM(cmd)	.resv_start_op = (cmd),
+#else
+#define LEMONADE_GENL_STRICT_FROM(cmd)
 #endif
 
 /* A RST to the sender of @oldskb (nf_reject_ipv4/6); the socket argument
@@ -122,6 +130,21 @@ static inline void lemonade_send_reset6(struct net *net,
 	nf_send_reset6(net, NULL, oldskb, hook);
 #else
 	nf_send_reset6(net, oldskb, hook);
+#endif
+}
+
+/*
+ * Fold @diff, a change of the bytes a TCP checksum covers outside the
+ * pseudo-header, into the checksum at @sum.
+ */
+static inline void lemonade_csum_replace_by_diff(__sum16 *sum,
+						 struct sk_buff *skb,
+						 __wsum diff)
+{
+#ifdef LEMONADE_HAVE_CSUM_DIFF_IPV6
+	inet_proto_csum_replace_by_diff(sum, skb, diff, false, false);
+#else
+	inet_proto_csum_replace_by_diff(sum, skb, diff, false);
 #endif
 }
 

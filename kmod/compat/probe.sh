@@ -23,6 +23,12 @@ has_re() { # has_re FILE ERE: an extended regular expression matches
 
 flag() { printf ' -D%s' "$1"; }
 
+decl() { # decl FILE FUNC: FUNC's declaration in FILE, on one line
+	for d in "$src" "$obj"; do
+		sed -n "/$2(/,/;/p" "$d/$1" 2>/dev/null
+	done | tr -d '\n'
+}
+
 has include/net/netfilter/nf_conntrack.h 'struct nf_ct_iter_data' &&
 	flag LEMONADE_HAVE_CT_ITER_DATA
 has include/net/netfilter/nf_conntrack.h 'u32 nf_conntrack_count(' &&
@@ -41,6 +47,10 @@ has include/net/netfilter/nf_conntrack_helper.h 'refcount_t ct_refcnt;' &&
 # nf_send_reset() and nf_send_reset6() take the socket (5.x onwards)
 has include/net/netfilter/ipv4/nf_reject.h 'nf_send_reset(struct net *net, struct sock' &&
 	flag LEMONADE_HAVE_SEND_RESET_SK
+# inet_proto_csum_replace_by_diff() grew an ipv6 argument (6.x, and
+# backported to 5.10.y and 6.1.y)
+decl include/net/checksum.h inet_proto_csum_replace_by_diff | grep -q 'bool ipv6' &&
+	flag LEMONADE_HAVE_CSUM_DIFF_IPV6
 # The one version test: the oldest kernel the module was written for.
 # Feature probes above decide everything else.
 mk=$src/Makefile

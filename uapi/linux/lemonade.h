@@ -52,6 +52,15 @@
  *                               negotiation-integrity guard does when it
  *                               finds a stripped capability (default
  *                               LEMONADE_GUARD_RESTORE)
+ *     LEMONADE_A_GUARD_BUFFERS  u32, negotiations the guard inspects at
+ *                               once in this netns (default: module
+ *                               parameter guard_buffers, 256; at most
+ *                               65535); a negotiation beyond it is not
+ *                               inspected and counted (GUARD_SKIPPED)
+ *     LEMONADE_A_PORTS_MAX      u32, how many ports the module can list
+ *                               (LEMONADE_MAX_PORTS; a user namespace's
+ *                               administrator may list fewer: module
+ *                               parameter userns_max_ports)
  *
  * LEMONADE_CMD_SET_CONFIG
  *   Request: any subset of ENABLED, TIMEOUT, HIGH_WATER, LOW_WATER, PORTS,
@@ -198,6 +207,9 @@ enum lemonade_attr {
 	LEMONADE_A_ICMP_TYPE,
 	LEMONADE_A_ICMP_CODE,
 	LEMONADE_A_EVENT_KEYWORD,
+	LEMONADE_A_PAD,
+	LEMONADE_A_GUARD_BUFFERS,
+	LEMONADE_A_PORTS_MAX,
 	__LEMONADE_A_MAX
 };
 
@@ -258,6 +270,9 @@ enum lemonade_guard_status {
 	LEMONADE_GUARD_S_DONE,		/* finished: STARTTLS, AUTH or budget */
 	LEMONADE_GUARD_S_SKIPPED,	/* not inspected: no buffer was free */
 	LEMONADE_GUARD_S_RESET,		/* the guard reset the connection */
+	LEMONADE_GUARD_S_ABANDONED,	/* stopped: the negotiation stalled, or its
+					 * stream could not be followed
+					 */
 	__LEMONADE_GUARD_S_MAX
 };
 
@@ -294,6 +309,7 @@ enum lemonade_flow_attr {
 	LEMONADE_FLOW_A_ID,
 	LEMONADE_FLOW_A_GUARD,
 	LEMONADE_FLOW_A_GUARD_INSPECTED,
+	LEMONADE_FLOW_A_PAD,
 	__LEMONADE_FLOW_A_MAX
 };
 
@@ -314,7 +330,9 @@ enum lemonade_flow_attr {
  * ICMP_ABSORBED:    soft errors dropped (policy absorb)
  * ICMP_PASSED:      soft errors let through and counted (policy pass)
  * ICMP_INVALID:     errors dropped because the quoted sequence number was
- *                   outside the tracked window (validation on)
+ *                   outside the tracked window, or could not be read (the
+ *                   error quotes too little of the segment), with
+ *                   validation on
  * GUARD_INSPECTED:  negotiation bytes the guard parsed (both directions)
  * GUARD_STRIP_DETECTED: server segments changed inside the gateway within
  *                   the negotiation (a keyword masked or removed)
@@ -326,8 +344,31 @@ enum lemonade_flow_attr {
  *                   entered the gateway again and again but never left it
  * GUARD_UPSTREAM_MASKED: advertised keywords that arrived already masked
  *                   (all X or *); never guessed back
- * GUARD_SKIPPED:    negotiations not inspected because the global buffer
- *                   cap (module parameter guard_buffers) was reached
+ * GUARD_SKIPPED:    negotiations not inspected because no record was
+ *                   free: the netns's budget (LEMONADE_A_GUARD_BUFFERS)
+ *                   or the cap over all netns (module parameter
+ *                   guard_buffers_max) was reached
+ * GUARD_STALE:      segments dropped because they entered the gateway
+ *                   with bytes that differ from the same stream bytes seen
+ *                   before (stale, replayed or forged): never a reset
+ * GUARD_ABANDONED:  negotiations the guard gave up: no progress for
+ *                   guard_stall seconds (module parameter), or a stream it
+ *                   could not follow; their record is given back
+ * GUARD_DEFERRED:   server segments held back (dropped: TCP sends them
+ *                   again) because they were changed inside the gateway in
+ *                   bytes the guard could not judge yet (recorded ahead of
+ *                   a gap in the stream)
+ * RELEASED_POLICY:  pinned flows handed back to conntrack's own timeout
+ *                   (or to a shorter pin) because a configuration change
+ *                   withdrew their pin: disabled, port removed, a lower
+ *                   floor, unlimited made finite
+ * ICMP_UNVALIDATED: errors let through unvalidated (validation on)
+ *                   because conntrack does not track the flow's windows
+ *                   (picked up mid-stream, or be_liberal)
+ *
+ * Gauges in the same nest (values now, not reset by RESET_STATS):
+ * LISTED:           listed flows past their handshake (the floor's list)
+ * GUARD_BUFFERS:    negotiation records in use in the netns
  */
 enum lemonade_stat_attr {
 	LEMONADE_STAT_A_UNSPEC,
@@ -348,6 +389,13 @@ enum lemonade_stat_attr {
 	LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK,
 	LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED,
 	LEMONADE_STAT_A_GUARD_SKIPPED,
+	LEMONADE_STAT_A_GUARD_STALE,
+	LEMONADE_STAT_A_GUARD_ABANDONED,
+	LEMONADE_STAT_A_GUARD_DEFERRED,
+	LEMONADE_STAT_A_RELEASED_POLICY,
+	LEMONADE_STAT_A_ICMP_UNVALIDATED,
+	LEMONADE_STAT_A_LISTED,
+	LEMONADE_STAT_A_GUARD_BUFFERS,
 	__LEMONADE_STAT_A_MAX
 };
 

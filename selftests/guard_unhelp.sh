@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# ctnetlink takes the "lemonade" helper away from a flow under
+# negotiation, then the entry is deleted: conntrack calls no destroy
+# callback for it, yet its negotiation record and its place on the
+# netns's list of listed flows are given back (the records in use and the
+# listed flows, as lemonctl stats shows them, return to 0).
+source "$(dirname "$0")/lib.sh"
+
+topo_up
+lemonade_load guard_stall=2 scan_interval=10
+gateway_only
+mail_up
+ip netns exec "$C" timeout 90 $PY "$HERE/mailpeer.py" talk --addr $S4 \
+	--port 587 --proto smtp --hold-file "$TMPD/ehlo" --timeout 60 \
+	> "$TMPD/hold.talk" 2>&1 &
+BG_PIDS+=($!)
+wait_for 20 grep -q "^S: 220" "$TMPD/hold.talk" || fail "no greeting"
+[ "$STOCK" = 1 ] && { fail "stock Linux has no negotiation records"; exit $ret; }
+wait_for 10 sh -c "[ \$(ip netns exec $G lemonctl -j stats | jq .guard_buffers) -eq 1 ]" &&
+	pass "one negotiation record in use" ||
+	fail "records in use: $(ip netns exec "$G" lemonctl -j stats | jq .guard_buffers)"
+sport=$(ip netns exec "$G" conntrack -L -p tcp --dport 587 2>/dev/null |
+	sed -n 's/.*sport=\([0-9]*\) dport=587 .*/\1/p' | head -n 1)
+[ -n "$sport" ] || fail "no conntrack entry for the negotiation"
+ip netns exec "$G" $PY "$HERE/ct_settimeout.py" $C4 $S4 "$sport" 587 unhelp &&
+	pass "ctnetlink took the helper away" || fail "ctnetlink refused to unhelp"
+ip netns exec "$G" conntrack -L -p tcp --dport 587 2>/dev/null | grep -q helper=lemonade &&
+	fail "the entry still shows helper=lemonade"
+ip netns exec "$G" conntrack -D -p tcp --dport 587 >/dev/null 2>&1
+wait_for 10 sh -c "[ \$(ip netns exec $G lemonctl -j stats | jq .guard_buffers) -eq 0 ]" &&
+	pass "the record was given back" ||
+	fail "records in use: $(ip netns exec "$G" lemonctl -j stats | jq .guard_buffers)"
+wait_for 25 sh -c "[ \$(ip netns exec $G lemonctl -j stats | jq .listed) -eq 0 ]" &&
+	pass "the flow left the list of listed flows" ||
+	fail "listed flows: $(ip netns exec "$G" lemonctl -j stats | jq .listed)"
+touch "$TMPD/ehlo"
+exit $ret
