@@ -6,6 +6,7 @@
 #include "lemonade.h"
 
 #include <linux/netlink.h>
+#include <net/netlink.h>
 #include <net/netfilter/nf_conntrack.h>
 
 #include <linux/module.h>
@@ -366,16 +367,23 @@ int lemonade_params_check(void)
 	return 0;
 }
 
+/* The entry of @port in @cfg (sorted by port), and its index. */
 const struct lemonade_port *lemonade_cfg_find(const struct lemonade_cfg *cfg,
 					      u16 port, unsigned int *idx)
 {
-	unsigned int i;
+	unsigned int lo = 0, hi = cfg->nports;
 
-	for (i = 0; i < cfg->nports; i++) {
-		if (cfg->ports[i].port == port) {
-			*idx = i;
-			return &cfg->ports[i];
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (cfg->ports[mid].port == port) {
+			*idx = mid;
+			return &cfg->ports[mid];
 		}
+		if (cfg->ports[mid].port < port)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return NULL;
 }
@@ -400,12 +408,60 @@ const struct lemonade_pin *lemonade_cfg_pin(const struct lemonade_cfg *cfg,
 	return NULL;
 }
 
+static int put_port(struct sk_buff *msg, const struct lemonade_port *p)
+{
+	struct nlattr *nest = nla_nest_start(msg, LEMONADE_A_PORT);
+
+	if (!nest ||
+	    nla_put_u16(msg, LEMONADE_PORT_A_PORT, p->port) ||
+	    nla_put_u8(msg, LEMONADE_PORT_A_PROTO, p->proto) ||
+	    (p->own_timeout &&
+	     nla_put_u32(msg, LEMONADE_PORT_A_TIMEOUT, p->timeout)))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* @cfg as LEMONADE_CMD_GET_CONFIG replies it (and the CONFIG event). */
+int lemonade_cfg_put(struct sk_buff *msg, const struct lemonade_cfg *cfg)
+{
+	struct nlattr *ports;
+	unsigned int i;
+
+	if (nla_put_string(msg, LEMONADE_A_VERSION, LEMONADE_VERSION) ||
+	    nla_put_u8(msg, LEMONADE_A_ENABLED, cfg->enabled) ||
+	    nla_put_u32(msg, LEMONADE_A_TIMEOUT, cfg->timeout) ||
+	    nla_put_u8(msg, LEMONADE_A_HIGH_WATER, cfg->high_water) ||
+	    nla_put_u8(msg, LEMONADE_A_LOW_WATER, cfg->low_water) ||
+	    nla_put_u8(msg, LEMONADE_A_ICMP_POLICY, cfg->icmp_policy) ||
+	    nla_put_u8(msg, LEMONADE_A_ICMP_STATES, cfg->icmp_states) ||
+	    nla_put_u32(msg, LEMONADE_A_ICMP_V4_CODES, cfg->icmp_v4_codes) ||
+	    nla_put_u32(msg, LEMONADE_A_ICMP_V6_CODES, cfg->icmp_v6_codes) ||
+	    nla_put_u8(msg, LEMONADE_A_ICMP_VALIDATE, cfg->icmp_validate) ||
+	    nla_put_u8(msg, LEMONADE_A_GUARD_POLICY, cfg->guard_policy) ||
+	    nla_put_u32(msg, LEMONADE_A_GUARD_BUFFERS, cfg->guard_buffers) ||
+	    nla_put_u32(msg, LEMONADE_A_PORTS_MAX, LEMONADE_MAX_PORTS) ||
+	    nla_put_u32(msg, LEMONADE_A_GENERATION, cfg->generation))
+		return -EMSGSIZE;
+	ports = nla_nest_start(msg, LEMONADE_A_PORTS);
+	if (!ports)
+		return -EMSGSIZE;
+	for (i = 0; i < cfg->nports; i++)
+		if (put_port(msg, &cfg->ports[i]))
+			return -EMSGSIZE;
+	nla_nest_end(msg, ports);
+	return 0;
+}
+
 /* Caller holds ln->lock; @cfg has passed lemonade_cfg_check(). */
 void lemonade_cfg_replace(struct lemonade_net *ln, struct lemonade_cfg *cfg)
 {
 	struct lemonade_cfg *old;
 
-	old = rcu_replace_pointer(ln->cfg, cfg, lockdep_is_held(&ln->lock));
+	old = rcu_dereference_protected(ln->cfg, lockdep_is_held(&ln->lock));
+	/* every change a new generation (nftables' gen-id): stale writes fail */
+	cfg->generation = old ? old->generation + 1 : 1;
+	rcu_assign_pointer(ln->cfg, cfg);
 	if (old)
 		kfree_rcu(old, rcu);
 	if (cfg->enabled && cfg->any_unlimited) {

@@ -22,6 +22,8 @@ MODULE_PARM_DESC(event_rate, "Events sent per second and network namespace at mo
 
 /* Room for every attribute of an event: flow nest, kind, ICMP, counts. */
 #define LEMONADE_EVENT_SIZE	512
+/* ... or the whole configuration (64 ports) */
+#define LEMONADE_EVENT_CONFIG_SIZE	NLMSG_GOODSIZE
 
 /* The family, registered by netlink.c before any netns can send events. */
 static const struct genl_family *lemonade_family __read_mostly;
@@ -51,7 +53,9 @@ static bool event_allow(struct lemonade_net *ln, u32 *suppressed)
 static struct sk_buff *event_new(u8 kind, u32 suppressed, gfp_t gfp,
 				 void **hdr)
 {
-	struct sk_buff *msg = genlmsg_new(LEMONADE_EVENT_SIZE, gfp);
+	struct sk_buff *msg = genlmsg_new(kind == LEMONADE_EVENT_CONFIG ?
+					  LEMONADE_EVENT_CONFIG_SIZE :
+					  LEMONADE_EVENT_SIZE, gfp);
 
 	if (!msg)
 		return NULL;
@@ -86,7 +90,7 @@ static bool listened(struct lemonade_net *ln)
  * @keyword unless it is NULL.
  */
 static void event_flow(struct lemonade_net *ln, const struct lemonade_cfg *cfg,
-		       const struct nf_conn *ct, u8 kind, bool icmp, u8 type,
+		       struct nf_conn *ct, u8 kind, bool icmp, u8 type,
 		       u8 code, const char *keyword)
 {
 	const struct lemonade_pin *pin;
@@ -117,7 +121,7 @@ static void event_flow(struct lemonade_net *ln, const struct lemonade_cfg *cfg,
 /* An ICMP error about @ct was dropped (@kind says why). */
 void lemonade_event_icmp(struct lemonade_net *ln,
 			 const struct lemonade_cfg *cfg,
-			 const struct nf_conn *ct, u8 kind, u8 type, u8 code)
+			 struct nf_conn *ct, u8 kind, u8 type, u8 code)
 {
 	event_flow(ln, cfg, ct, kind, true, type, code, NULL);
 }
@@ -125,10 +129,36 @@ void lemonade_event_icmp(struct lemonade_net *ln,
 /* Something about @ct on a listed port (the guard's events). */
 void lemonade_event_flow(struct lemonade_net *ln,
 			 const struct lemonade_cfg *cfg,
-			 const struct nf_conn *ct, u8 kind,
+			 struct nf_conn *ct, u8 kind,
 			 const char *keyword)
 {
 	event_flow(ln, cfg, ct, kind, false, 0, 0, keyword);
+}
+
+/*
+ * The configuration of @ln became @cfg, by command @cmd from the socket
+ * @portid (process context, configuration lock held): the whole new
+ * configuration, as nft monitor shows ruleset changes.
+ */
+void lemonade_event_config(struct lemonade_net *ln,
+			   const struct lemonade_cfg *cfg, u32 portid, u8 cmd)
+{
+	struct sk_buff *msg;
+	u32 suppressed;
+	void *hdr;
+
+	if (!listened(ln) || !event_allow(ln, &suppressed))
+		return;
+	msg = event_new(LEMONADE_EVENT_CONFIG, suppressed, GFP_KERNEL, &hdr);
+	if (!msg)
+		return;
+	if (nla_put_u32(msg, LEMONADE_A_EVENT_PORTID, portid) ||
+	    nla_put_u8(msg, LEMONADE_A_EVENT_CMD, cmd) ||
+	    lemonade_cfg_put(msg, cfg)) {
+		nlmsg_free(msg);
+		return;
+	}
+	event_send(ln, msg, hdr, GFP_KERNEL);
 }
 
 /* One recycling pass released @count idle listed flows (process context). */

@@ -40,7 +40,7 @@
 #include <net/netfilter/nf_conntrack_l4proto.h>
 #include <net/netfilter/nf_conntrack_timeout.h>
 
-static unsigned int scan_interval = 600;
+static unsigned int scan_interval = 60;
 
 static int interval_set(const char *val, const struct kernel_param *kp)
 {
@@ -49,8 +49,8 @@ static int interval_set(const char *val, const struct kernel_param *kp)
 
 	if (err)
 		return err;
-	if (v < 10 || v > 86400) {
-		pr_err("scan_interval is 10..86400 seconds\n");
+	if (v < 10 || v > 3600) {
+		pr_err("scan_interval is 10..3600 seconds\n");
 		return -ERANGE;
 	}
 	WRITE_ONCE(scan_interval, v);
@@ -63,7 +63,7 @@ static const struct kernel_param_ops interval_ops = {
 };
 
 module_param_cb(scan_interval, &interval_ops, &scan_interval, 0644);
-MODULE_PARM_DESC(scan_interval, "Seconds between the passes that re-arm unlimited flows and let go of ended ones (10-86400, default 600)");
+MODULE_PARM_DESC(scan_interval, "Seconds between the passes that re-arm unlimited flows and let go of ended ones (10-3600, default 60)");
 
 static unsigned long interval_jiffies(void)
 {
@@ -95,35 +95,6 @@ static bool apply_pin(struct nf_conn *ct, const struct lemonade_pin *pin)
 	return true;
 }
 
-/* A packet of listed flow @ct crossed a hook: keep it pinned to @pin. */
-void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
-		    const struct lemonade_pin *pin)
-{
-	if (flow_established(ct) && apply_pin(ct, pin))
-		lemonade_count(ln, LEMONADE_STAT_A_PINNED, 1);
-}
-
-static bool above(struct net *net, unsigned int percent)
-{
-	unsigned int max = READ_ONCE(nf_conntrack_max);
-
-	return max && (u64)lemonade_ct_count(net) * 100 > (u64)max * percent;
-}
-
-/* A new entry was created: past the high-water mark, start a pass. */
-void lemonade_floor_new_flow(struct lemonade_net *ln,
-			     const struct lemonade_cfg *cfg)
-{
-	if (test_bit(LEMONADE_F_PRESSURE, &ln->flags) ||
-	    time_before(jiffies, READ_ONCE(ln->pressure_after)) ||
-	    !above(ln->net, cfg->high_water))
-		return;
-	if (!test_and_set_bit(LEMONADE_F_PRESSURE, &ln->flags)) {
-		lemonade_count(ln, LEMONADE_STAT_A_PRESSURE_EVENTS, 1);
-		lemonade_scan_kick(ln, 0);
-	}
-}
-
 /*
  * The idle timeout conntrack gives @ct in its state, as its TCP tracker
  * chooses it on each packet (nf_conntrack_proto_tcp.c): the RETRANS and
@@ -149,6 +120,55 @@ static u32 own_timeout(const struct nf_conn *ct)
 	else if (!READ_ONCE(ct->proto.tcp.last_win))
 		own = min(own, timeouts[TCP_CONNTRACK_RETRANS]);
 	return own;
+}
+
+/*
+ * Did conntrack refresh @ct's timeout on the packet at hand? It does so
+ * for every packet it accepts into the window (nf_ct_refresh_acct(), to
+ * own_timeout(): at most a tick or two before this hook); it does not for
+ * one it merely lets through (NFCT_TCP_IGNORE: out of window, a late
+ * SYN), which a spoofer can send. Only the former may move the floor.
+ */
+static bool refreshed_now(const struct nf_conn *ct)
+{
+	s32 left = nf_ct_is_confirmed(ct) ?
+		   (s32)(READ_ONCE(ct->timeout) - nfct_time_stamp) :
+		   (s32)ct->timeout;
+	s32 own = own_timeout(ct);
+
+	return left <= own && left >= own - 2;
+}
+
+/*
+ * A packet of listed flow @ct crossed the "in" hooks, conntrack having
+ * just refreshed it: keep it pinned to @pin.
+ */
+void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
+		    const struct lemonade_pin *pin)
+{
+	if (flow_established(ct) && refreshed_now(ct) && apply_pin(ct, pin))
+		lemonade_count(ln, LEMONADE_STAT_A_PINNED, 1);
+}
+
+static bool above(struct net *net, unsigned int percent)
+{
+	unsigned int max = READ_ONCE(nf_conntrack_max);
+
+	return max && (u64)lemonade_ct_count(net) * 100 > (u64)max * percent;
+}
+
+/* A new entry was created: past the high-water mark, start a pass. */
+void lemonade_floor_new_flow(struct lemonade_net *ln,
+			     const struct lemonade_cfg *cfg)
+{
+	if (test_bit(LEMONADE_F_PRESSURE, &ln->flags) ||
+	    time_before(jiffies, READ_ONCE(ln->pressure_after)) ||
+	    !above(ln->net, cfg->high_water))
+		return;
+	if (!test_and_set_bit(LEMONADE_F_PRESSURE, &ln->flags)) {
+		lemonade_count(ln, LEMONADE_STAT_A_PRESSURE_EVENTS, 1);
+		lemonade_scan_kick(ln, 0);
+	}
 }
 
 /*
@@ -186,13 +206,18 @@ struct pass {
 	unsigned int done;
 };
 
+/*
+ * The pin @ct has under the pass's configuration, NULL if none: the module
+ * is off, its port is no longer listed, or ctnetlink took its helper away
+ * (the sweep lets go of it).
+ */
 static const struct lemonade_pin *pass_pin(const struct pass *w,
 					   struct nf_conn *ct,
 					   struct lemonade_flow *f)
 {
-	if (!w->cfg->enabled)
+	if (!w->cfg->enabled || (f && lemonade_flow(ct) != f))
 		return NULL;
-	return f ? lemonade_flow_pin(w->cfg, f) : lemonade_cfg_pin(w->cfg, ct);
+	return f ? lemonade_flow_pin(w->cfg, ct, f) : lemonade_cfg_pin(w->cfg, ct);
 }
 
 static void collect_loan(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
@@ -289,8 +314,17 @@ static void recycle(struct lemonade_net *ln, const struct lemonade_cfg *cfg)
 		nf_ct_put(w.loans[i].ct);
 	kvfree(w.loans);
 	lemonade_count(ln, LEMONADE_STAT_A_RECYCLED, w.done);
-	if (above(ln->net, cfg->high_water))
-		WRITE_ONCE(ln->pressure_after, jiffies + HZ);
+	/*
+	 * Above the mark with nothing left to release (a table full of
+	 * other flows): look again after 1, 2, 4 ... 64 s, not every second.
+	 */
+	if (!w.done && above(ln->net, cfg->high_water))
+		ln->pressure_backoff = min(ln->pressure_backoff * 2 ?: 1, 64U);
+	else
+		ln->pressure_backoff = 0;
+	if (ln->pressure_backoff)
+		WRITE_ONCE(ln->pressure_after,
+			   jiffies + ln->pressure_backoff * HZ);
 	if (w.done) {
 		pr_info_ratelimited("table at %u of %u entries: released %u listed flows idle past conntrack's own timeouts\n",
 				    lemonade_ct_count(ln->net), max, w.done);
@@ -383,7 +417,9 @@ unsigned long lemonade_floor_work(struct lemonade_net *ln)
 	cfg = rcu_dereference(ln->cfg);
 	unlimited = cfg && cfg->enabled && cfg->any_unlimited;
 	if (atomic_read(&ln->nlinked)) {
-		earliest(&next, now + HZ);
+		/* every second between the marks, else every ten */
+		earliest(&next, now + (cfg && above(ln->net, cfg->low_water) ?
+				       HZ : 10 * HZ));
 		if (cfg && cfg->enabled && above(ln->net, cfg->high_water) &&
 		    !time_before(now, READ_ONCE(ln->pressure_after)) &&
 		    !test_and_set_bit(LEMONADE_F_PRESSURE, &ln->flags))
@@ -409,11 +445,12 @@ unsigned long lemonade_floor_work(struct lemonade_net *ln)
 		recycle(ln, cfg);
 	clear_bit(LEMONADE_F_PRESSURE, &ln->flags);
 	if (time_after_eq(now, READ_ONCE(ln->rearm_at))) {
+		/* first let go of flows that ended unseen: no re-arm for them */
+		lemonade_flow_sweep(ln);
 		if (cfg->enabled && cfg->any_unlimited) {
 			each_listed(ln, rearm_one, &w);
 			lemonade_count(ln, LEMONADE_STAT_A_REARMED, w.done);
 		}
-		lemonade_flow_sweep(ln);
 		WRITE_ONCE(ln->rearm_at, now + interval_jiffies());
 	}
 	kfree(cfg);

@@ -33,6 +33,7 @@
 #include "compat/compat.h"
 
 #include <linux/bsearch.h>
+#include <linux/hash.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -58,6 +59,13 @@ static struct nf_conntrack_helper *lemonade_helper __read_mostly;
 
 DEFINE_STATIC_KEY_FALSE(lemonade_adopting);
 
+/*
+ * The destroy callback may touch per-netns state only between the pernet
+ * operations' registration and the start of module exit: the helper can
+ * be attached by name (nft "ct helper", ctnetlink) before and after.
+ */
+static bool lemonade_ready __read_mostly;
+
 static struct kmem_cache *neg_cache __read_mostly;
 static atomic_t negs_total = ATOMIC_INIT(0);
 
@@ -82,35 +90,57 @@ struct lemonade_flow *lemonade_flow(const struct nf_conn *ct)
 }
 
 /*
- * The pin of listed flow @f under @cfg, NULL if its port is no longer
- * listed. The port's index is cached in the flow: re-found only after a
- * configuration change moved it.
+ * The pin of listed flow @f (of @ct) under @cfg, NULL if its port is no
+ * longer listed. The port's index is cached in the flow: re-found only
+ * after a configuration change moved it. A flow that got the helper by
+ * name (nft "ct helper", conntrackd) learns its port here.
  */
 const struct lemonade_pin *lemonade_flow_pin(const struct lemonade_cfg *cfg,
+					     const struct nf_conn *ct,
 					     struct lemonade_flow *f)
 {
+	const struct lemonade_pin *pin;
 	unsigned int i = READ_ONCE(f->pin);
+	u16 port = READ_ONCE(f->port);
 
-	if (likely(i < cfg->nports && cfg->ports[i].port == f->port))
+	if (likely(i < cfg->nports && cfg->ports[i].port == port))
 		return &cfg->pins[i];
-	if (!lemonade_cfg_find(cfg, f->port, &i))
-		return NULL;
-	WRITE_ONCE(f->pin, i);
-	return &cfg->pins[i];
+	if (port) {
+		if (!lemonade_cfg_find(cfg, port, &i))
+			return NULL;
+		WRITE_ONCE(f->pin, i);
+		return &cfg->pins[i];
+	}
+	pin = lemonade_cfg_pin(cfg, ct);
+	if (pin) {
+		i = pin - cfg->pins;
+		WRITE_ONCE(f->pin, i);
+		WRITE_ONCE(f->port, cfg->ports[i].port);
+	}
+	return pin;
 }
 
-/* For the flows dump and events: a lockless peek. */
-u8 lemonade_flow_guard(const struct nf_conn *ct, u32 *inspected)
+/*
+ * The guard's phase of @ct and the bytes it inspected, for the flows dump
+ * and events (never called under the entry's lock, which it takes).
+ */
+u8 lemonade_flow_guard(struct nf_conn *ct, u32 *inspected)
 {
-	const struct lemonade_flow *f = lemonade_flow(ct);
+	struct lemonade_flow *f = lemonade_flow(ct);
+	const struct lemonade_neg *neg;
 	u8 phase;
 
 	*inspected = 0;
 	if (!f || !LEMONADE_GUARD_PROTO(READ_ONCE(f->guard)))
 		return GUARD_IDLE;
+	spin_lock_bh(&ct->lock);
 	phase = lemonade_flow_phase(f);
-	if (phase != GUARD_ACTIVE)
-		*inspected = READ_ONCE(f->inspected);
+	neg = lemonade_neg_of(lemonade_pernet(nf_ct_net(ct)), f);
+	if (neg)
+		*inspected = neg->inspected;
+	else if (phase != GUARD_ACTIVE && phase != GUARD_IDLE)
+		*inspected = f->inspected;
+	spin_unlock_bh(&ct->lock);
 	return phase;
 }
 
@@ -204,9 +234,19 @@ static bool unlink_flow(struct lemonade_net *ln, struct nf_conn *ct,
 	return linked;
 }
 
+/* A grace period after its record's last use: the entry may go too. */
 static void neg_free_rcu(struct rcu_head *head)
 {
-	kmem_cache_free(neg_cache, container_of(head, struct lemonade_neg, rcu));
+	struct lemonade_neg *neg = container_of(head, struct lemonade_neg, rcu);
+
+	nf_ct_put(neg->ct);
+	kmem_cache_free(neg_cache, neg);
+}
+
+/* The cap over all netns binds the others: no tenant starves the host. */
+static bool counts_to_cap(const struct lemonade_net *ln)
+{
+	return !net_eq(ln->net, &init_net);
 }
 
 /*
@@ -223,7 +263,8 @@ void lemonade_neg_end(struct lemonade_net *ln, struct lemonade_flow *f,
 	if (neg) {
 		f->inspected = min_t(u32, neg->inspected, U16_MAX);
 		atomic_dec(&ln->nnegs);
-		atomic_dec(&negs_total);
+		if (counts_to_cap(ln))
+			atomic_dec(&negs_total);
 		call_rcu(&neg->rcu, neg_free_rcu);
 	} else if (lemonade_flow_phase(f) == GUARD_ACTIVE) {
 		f->inspected = 0;
@@ -232,20 +273,23 @@ void lemonade_neg_end(struct lemonade_net *ln, struct lemonade_flow *f,
 }
 
 /*
- * A record for @f's negotiation (ct->lock held), or NULL when the netns's
- * budget, the global cap or memory says no.
+ * A record for @f's negotiation (ct->lock held, @ct not dying), or NULL
+ * when the netns's budget, the cap over all netns or memory says no. The
+ * record holds a reference on @ct until it is freed.
  */
 struct lemonade_neg *lemonade_neg_new(struct lemonade_net *ln,
 				      const struct lemonade_cfg *cfg,
 				      struct nf_conn *ct, struct lemonade_flow *f)
 {
 	u32 budget = min_t(u32, cfg->guard_buffers, U16_MAX);
+	bool capped = counts_to_cap(ln);
 	struct lemonade_neg *neg;
 	u32 id;
 
 	if (!budget || atomic_read(&ln->nnegs) >= budget)
 		return NULL;
-	if (atomic_inc_return(&negs_total) > READ_ONCE(guard_buffers_max))
+	if (capped &&
+	    atomic_inc_return(&negs_total) > READ_ONCE(guard_buffers_max))
 		goto undo;
 	neg = kmem_cache_alloc(neg_cache, GFP_ATOMIC | __GFP_NOWARN);
 	if (!neg)
@@ -253,11 +297,13 @@ struct lemonade_neg *lemonade_neg_new(struct lemonade_net *ln,
 	/* the recorded bytes need no clearing */
 	memset(neg, 0, offsetof(struct lemonade_neg, rec));
 	neg->ct = ct;
-	neg->progress = jiffies;
+	neg->born = jiffies;
+	neg->progress = neg->born;
 	if (xa_alloc_bh(&ln->negs, &id, neg, XA_LIMIT(1, budget), GFP_ATOMIC)) {
 		kmem_cache_free(neg_cache, neg);
 		goto undo;
 	}
+	nf_conntrack_get(&ct->ct_general);
 	atomic_inc(&ln->nnegs);
 	f->neg = id;
 	lemonade_flow_set_phase(f, GUARD_ACTIVE);
@@ -266,7 +312,8 @@ struct lemonade_neg *lemonade_neg_new(struct lemonade_net *ln,
 	return neg;
 
 undo:
-	atomic_dec(&negs_total);
+	if (capped)
+		atomic_dec(&negs_total);
 	return NULL;
 }
 
@@ -296,7 +343,7 @@ static void lemonade_flow_destroy(struct nf_conn *ct)
 {
 	struct lemonade_flow *f = nfct_help_data(ct);
 
-	if (f)
+	if (f && READ_ONCE(lemonade_ready))
 		forget(lemonade_pernet(nf_ct_net(ct)), ct, f);
 }
 
@@ -431,7 +478,7 @@ static int adopt_one(struct nf_conn *ct, void *data)
 	if (w->a->n == w->cap || !net_eq(nf_ct_net(ct), w->net) ||
 	    nf_ct_protonum(ct) != IPPROTO_TCP || nf_ct_is_dying(ct) ||
 	    lemonade_flow(ct) || !lemonade_cfg_pin(w->cfg, ct) ||
-	    !refcount_inc_not_zero(&ct->ct_general.use))
+	    !lemonade_ct_get_not_zero(ct))
 		return 0;
 	w->a->ct[w->a->n++] = ct;
 	return 0;
@@ -528,8 +575,27 @@ static void forget_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
  */
 void lemonade_flow_net_exit(struct lemonade_net *ln)
 {
+	struct lemonade_neg *neg;
+	unsigned long id;
+
 	lemonade_flows_each(ln, forget_one, ln);
 	lemonade_flow_adopt_prune(ln, true);
+	/* records of flows that were never linked (or no longer are) */
+	xa_for_each(&ln->negs, id, neg) {
+		struct nf_conn *ct = neg->ct;
+		struct lemonade_flow *f = nfct_help(ct) ? nfct_help_data(ct) : NULL;
+
+		spin_lock_bh(&ct->lock);
+		if (f && f->neg == id && lemonade_neg_of(ln, f) == neg) {
+			lemonade_neg_end(ln, f, GUARD_ABANDONED);
+		} else if (xa_erase_bh(&ln->negs, id) == neg) {
+			atomic_dec(&ln->nnegs);
+			if (counts_to_cap(ln))
+				atomic_dec(&negs_total);
+			call_rcu(&neg->rcu, neg_free_rcu);
+		}
+		spin_unlock_bh(&ct->lock);
+	}
 	WARN_ON_ONCE(atomic_read(&ln->nlinked) || atomic_read(&ln->nnegs));
 	xa_destroy(&ln->negs);
 }
@@ -552,14 +618,20 @@ int __init lemonade_flow_init(void)
 	return err;
 }
 
+/* The pernet operations are registered: destroy callbacks may act. */
+void lemonade_flow_enable(void)
+{
+	WRITE_ONCE(lemonade_ready, true);
+}
+
 /*
- * First step of module exit: no destroy callback runs from now on (a
+ * First step of module exit: no destroy callback acts from now on (a
  * flow that dies meanwhile stays linked, referenced, for
  * lemonade_flow_net_exit()), so the per-netns state can go.
  */
 void lemonade_flow_disable(void)
 {
-	WRITE_ONCE(lemonade_helper->destroy, NULL);
+	WRITE_ONCE(lemonade_ready, false);
 	/* destroy callbacks run under rcu_read_lock() */
 	synchronize_rcu();
 }
@@ -568,10 +640,11 @@ void lemonade_flow_disable(void)
 void lemonade_flow_exit(void)
 {
 	/*
-	 * Before 7.2 this detaches the helper from every flow that still
-	 * carries it; since, such flows keep an inert copy (its help
-	 * callback cleared, its destroy callback too) until they end.
+	 * Since 7.2 the core's copy of the helper outlives the module on
+	 * the entries that still carry it: it must not call into the
+	 * module. (Before, unregistering detaches the helper from them.)
 	 */
+	WRITE_ONCE(lemonade_helper->destroy, NULL);
 	nf_conntrack_helper_unregister(lemonade_helper);
 	lemonade_helper = NULL;
 	/* records are freed after a grace period */

@@ -100,10 +100,12 @@ enum {
  */
 struct lemonade_neg {
 	struct rcu_head rcu;
-	struct nf_conn *ct;			/* owner */
+	struct nf_conn *ct;			/* owner, referenced */
+	unsigned long born;			/* jiffies: first server byte */
 	unsigned long progress;			/* jiffies: last byte followed */
 	u32 isn[IP_CT_DIR_MAX];			/* initial sequence numbers */
 	u32 pending_seq;			/* first byte of the pending command */
+	unsigned long pending_at;		/* jiffies: it first entered */
 	u32 inspected;				/* bytes parsed, both directions */
 	u8 flags;
 	u8 retrans;
@@ -128,6 +130,7 @@ struct lemonade_adopted {
 DECLARE_STATIC_KEY_FALSE(lemonade_adopting);
 
 int lemonade_flow_init(void);
+void lemonade_flow_enable(void);
 void lemonade_flow_disable(void);
 void lemonade_flow_exit(void);
 void lemonade_flow_net_init(struct lemonade_net *ln);
@@ -136,10 +139,11 @@ void lemonade_flow_net_exit(struct lemonade_net *ln);
 bool lemonade_flow_mark(struct nf_conn *ct, u16 port, u8 proto);
 struct lemonade_flow *lemonade_flow(const struct nf_conn *ct);
 const struct lemonade_pin *lemonade_flow_pin(const struct lemonade_cfg *cfg,
+					     const struct nf_conn *ct,
 					     struct lemonade_flow *f);
 void lemonade_flow_link(struct lemonade_net *ln, struct nf_conn *ct,
 			struct lemonade_flow *f);
-u8 lemonade_flow_guard(const struct nf_conn *ct, u32 *inspected);
+u8 lemonade_flow_guard(struct nf_conn *ct, u32 *inspected);
 
 /*
  * Visit every linked flow of @ln (process context, no lock held during

@@ -26,7 +26,7 @@
 /* @pin is lemonade_cfg_pin(@cfg, @ct). */
 void lemonade_flow_fill(struct lemonade_flow_info *f,
 			const struct lemonade_cfg *cfg,
-			const struct nf_conn *ct, const struct lemonade_pin *pin)
+			struct nf_conn *ct, const struct lemonade_pin *pin)
 {
 	const struct nf_conntrack_tuple *t = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 	const struct lemonade_port *p = &cfg->ports[pin - cfg->pins];
@@ -89,7 +89,7 @@ static void collect_flow(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
 
 	if (nf_ct_is_dying(ct))
 		return;
-	pin = f ? lemonade_flow_pin(w->cfg, f) : lemonade_cfg_pin(w->cfg, ct);
+	pin = f ? lemonade_flow_pin(w->cfg, ct, f) : lemonade_cfg_pin(w->cfg, ct);
 	if (!pin ||
 	    (w->filter && w->cfg->ports[pin - w->cfg->pins].port != w->filter))
 		return;

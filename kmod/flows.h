@@ -34,7 +34,7 @@ struct lemonade_flow_list {
 
 void lemonade_flow_fill(struct lemonade_flow_info *f,
 			const struct lemonade_cfg *cfg,
-			const struct nf_conn *ct, const struct lemonade_pin *pin);
+			struct nf_conn *ct, const struct lemonade_pin *pin);
 int lemonade_put_flow(struct sk_buff *msg, const struct lemonade_flow_info *f);
 struct lemonade_flow_list *lemonade_flows_collect(struct net *net, u16 port,
 						  struct netlink_ext_ack *extack,

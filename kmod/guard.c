@@ -58,9 +58,11 @@
 #include <net/tcp.h>
 #include <net/netfilter/nf_conntrack.h>
 
-#define NEG_RETRANS	2	/* withheld command seen again this often */
+#define NEG_RETRANS	2	/* withheld command seen again this often, */
+#define NEG_WITHHELD	3	/* ... over at least these seconds */
 #define KEYWORD_MAX	32	/* keyword in log lines and events, with NUL */
 #define REAP_BATCH	32	/* stalled negotiations given up per pass */
+#define NEG_LIFETIME	120	/* seconds a negotiation may take in all */
 #define MASKED		" masked inside the gateway (partial extension stripping)"
 #define CHANGED		" removed or changed inside the gateway (partial extension stripping, length changed)"
 
@@ -112,6 +114,9 @@ static bool seg_get(struct sk_buff *skb, u8 pf, struct seg *s)
 			return false;
 		s->thoff = skb_network_offset(skb) + ip_hdrlen(skb);
 		l3len = ntohs(iph->tot_len);
+		/* BIG TCP: the length is the skb's */
+		if (!l3len)
+			l3len = skb->len - skb_network_offset(skb);
 	} else {
 		u8 nexthdr = ipv6_hdr(skb)->nexthdr;
 		__be16 frag_off;
@@ -125,6 +130,9 @@ static bool seg_get(struct sk_buff *skb, u8 pf, struct seg *s)
 		s->thoff = off;
 		l3len = skb_network_offset(skb) + sizeof(struct ipv6hdr) +
 			ntohs(ipv6_hdr(skb)->payload_len);
+		/* a jumbogram (BIG TCP): the length is the skb's */
+		if (!ipv6_hdr(skb)->payload_len)
+			l3len = skb->len;
 	}
 	th = skb_header_pointer(skb, s->thoff, sizeof(s->th), &s->th);
 	if (!th)
@@ -177,6 +185,7 @@ static void on_event(void *arg, const struct lp_event *ev)
 			if (ev->cmd == LP_CMD_AUTH)
 				neg->flags |= NEG_PENDING_AUTH;
 			neg->retrans = 0;
+			neg->pending_at = jiffies;
 		}
 		lp_note_command(&neg->lp[IP_CT_DIR_REPLY], ev);
 		break;
@@ -241,7 +250,7 @@ static void report_keyword_at(struct report *r, const struct lemonade_neg *neg,
 
 static void report_send(struct lemonade_net *ln,
 			const struct lemonade_cfg *cfg,
-			const struct nf_conn *ct, const struct report *r)
+			struct nf_conn *ct, const struct report *r)
 {
 	const struct nf_conntrack_tuple *t =
 		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
@@ -269,12 +278,13 @@ static void report_send(struct lemonade_net *ln,
 /*
  * A RST from one end of @ct to the other, as the end sending in direction
  * @dir would send it (conntrack's tuple of that direction: addresses and
- * ports before any NAT on that side). It leaves through LOCAL_OUT, so
- * conntrack sees it and NAT translates it like the flow's own packets,
- * whichever hook decided the reset.
+ * ports before any NAT on that side). It carries the entry, so it leaves
+ * through LOCAL_OUT with NAT translating it like the flow's own packets
+ * (whichever hook decided the reset, in whatever zone), without conntrack
+ * looking it up or judging its window.
  */
 static void send_rst(struct nf_conn *ct, enum ip_conntrack_dir dir,
-		     u32 seq, u32 ack)
+		     u32 seq, u32 ack, u32 mark)
 {
 	const struct nf_conntrack_tuple *t = &ct->tuplehash[dir].tuple;
 	struct net *net = nf_ct_net(ct);
@@ -300,6 +310,10 @@ static void send_rst(struct nf_conn *ct, enum ip_conntrack_dir dir,
 	th->rst = 1;
 	th->ack = 1;
 	nskb->ip_summed = CHECKSUM_NONE;
+	nskb->mark = mark;
+	nf_conntrack_get(&ct->ct_general);
+	nf_ct_set(nskb, ct, dir == IP_CT_DIR_ORIGINAL ? IP_CT_ESTABLISHED :
+						    IP_CT_ESTABLISHED_REPLY);
 	if (nf_ct_l3num(ct) == NFPROTO_IPV4) {
 		struct iphdr *iph = ip_hdr(nskb);
 		struct flowi4 fl4 = {
@@ -307,6 +321,7 @@ static void send_rst(struct nf_conn *ct, enum ip_conntrack_dir dir,
 			.saddr = t->src.u3.ip,
 			.flowi4_proto = IPPROTO_TCP,
 			.flowi4_flags = FLOWI_FLAG_ANYSRC,
+			.flowi4_mark = mark,
 		};
 		struct rtable *rt;
 
@@ -335,6 +350,7 @@ static void send_rst(struct nf_conn *ct, enum ip_conntrack_dir dir,
 			.daddr = t->dst.u3.in6,
 			.saddr = t->src.u3.in6,
 			.flowi6_proto = IPPROTO_TCP,
+			.flowi6_mark = mark,
 		};
 
 		ip6_flow_hdr(ip6h, 0, 0);
@@ -360,19 +376,34 @@ drop:
 	kfree_skb(nskb);
 }
 
+/* The sequence number an end expects next: what it acknowledged last. */
+static u32 expected_by(const struct ip_ct_tcp_state *end, u32 otherwise)
+{
+	return end->flags & IP_CT_TCP_FLAG_MAXACK_SET ? end->td_maxack : otherwise;
+}
+
 /*
- * Reset both ends of @ct and remove the entry, about segment @s that
- * travels in direction @dir and is dropped: its receiver gets a RST at the
- * sequence number it expects next, its sender one that acknowledges the
- * segment. Not under ct->lock (conntrack takes it for the resets).
+ * Reset both ends of @ct and remove the entry, about segment @s of @skb
+ * that travels in direction @dir and is dropped: each end gets a RST at
+ * the sequence number it acknowledged last (conntrack's view, so that
+ * segments dropped before do not make it a challenge ACK), acknowledging
+ * what it sent. Not under ct->lock.
  */
 static unsigned int reset_both(struct lemonade_net *ln, struct nf_conn *ct,
+			       const struct sk_buff *skb,
 			       enum ip_conntrack_dir dir, const struct seg *s)
 {
-	u32 end = s->seq + s->len + s->th.syn + s->th.fin;
+	const struct ip_ct_tcp_state *seen = ct->proto.tcp.seen;
+	u32 to_rcv_seq, to_rcv_ack, to_snd_seq, to_snd_ack;
 
-	send_rst(ct, dir, s->seq, ntohl(s->th.ack_seq));
-	send_rst(ct, !dir, ntohl(s->th.ack_seq), end);
+	spin_lock_bh(&ct->lock);
+	to_rcv_seq = expected_by(&seen[!dir], s->seq);
+	to_rcv_ack = seen[!dir].td_end;
+	to_snd_seq = expected_by(&seen[dir], ntohl(s->th.ack_seq));
+	to_snd_ack = seen[dir].td_end;
+	spin_unlock_bh(&ct->lock);
+	send_rst(ct, dir, to_rcv_seq, to_rcv_ack, skb->mark);
+	send_rst(ct, !dir, to_snd_seq, to_snd_ack, skb->mark);
 	/* conntrack must not keep (nor the floor pin) a dead flow */
 	nf_ct_kill(ct);
 	lemonade_count(ln, LEMONADE_STAT_A_GUARD_RESET, 1);
@@ -382,40 +413,47 @@ static unsigned int reset_both(struct lemonade_net *ln, struct nf_conn *ct,
 /* ---- ingress: right after conntrack ---- */
 
 /*
- * Take the initial sequence numbers from the packet that completed the
- * handshake (conntrack has just moved the flow to ESTABLISHED on it) and
- * only if conntrack's own view agrees: it acknowledges exactly the
- * server's SYN/ACK and ends where this packet ends. ct->lock held.
- * Returns the record, or NULL (not yet, or never: the phase says which).
+ * The negotiation starts with the server's first byte (SMTP, IMAP and
+ * ACAP servers speak first): take the initial sequence numbers from that
+ * segment, and only when conntrack's own view agrees that it is the first
+ * (the client has acknowledged exactly the server's SYN) and that the
+ * client has sent nothing yet (the server acknowledges exactly the
+ * client's SYN). A record is taken only then, so a client that completes
+ * handshakes and sends nothing holds none. ct->lock held. Returns the
+ * record, or NULL (not yet, or never: the phase says which).
  */
 static struct lemonade_neg *start(struct lemonade_net *ln,
 				  const struct lemonade_cfg *cfg,
 				  struct nf_conn *ct, struct lemonade_flow *f,
 				  enum ip_conntrack_dir dir, const struct seg *s)
 {
-	const struct ip_ct_tcp_state *seen = ct->proto.tcp.seen;
+	const struct ip_ct_tcp_state *client = &ct->proto.tcp.seen[IP_CT_DIR_ORIGINAL];
 	u32 ack = ntohl(s->th.ack_seq);
 	struct lemonade_neg *neg;
 	u8 proto;
 
-	if (ct->proto.tcp.state != TCP_CONNTRACK_ESTABLISHED)
-		return NULL;	/* the handshake is still going on */
-	if (dir != IP_CT_DIR_ORIGINAL || s->th.syn || s->th.rst ||
-	    !s->th.ack || seen[IP_CT_DIR_REPLY].td_end != ack ||
-	    seen[IP_CT_DIR_ORIGINAL].td_end != s->seq + s->len + s->th.fin) {
-		/* not the packet that completed the handshake */
+	/* the destroy callback may have run already: it frees no record then */
+	if (nf_ct_is_dying(ct) || !s->len)
+		return NULL;
+	if (ct->proto.tcp.state != TCP_CONNTRACK_ESTABLISHED ||
+	    (dir == IP_CT_DIR_ORIGINAL && s->len)) {
+		/* data before the handshake's end, or the client first */
 		lemonade_flow_set_phase(f, GUARD_ABANDONED);
 		lemonade_count(ln, LEMONADE_STAT_A_GUARD_ABANDONED, 1);
 		return NULL;
 	}
+	if (s->th.syn || s->th.rst || !s->th.ack ||
+	    !(client->flags & IP_CT_TCP_FLAG_MAXACK_SET) ||
+	    client->td_maxack != s->seq || client->td_end != ack)
+		return NULL;	/* not the server's first byte (yet) */
 	neg = lemonade_neg_new(ln, cfg, ct, f);
 	if (!neg) {
 		lemonade_flow_set_phase(f, GUARD_SKIPPED);
 		lemonade_count(ln, LEMONADE_STAT_A_GUARD_SKIPPED, 1);
 		return NULL;
 	}
-	neg->isn[IP_CT_DIR_ORIGINAL] = s->seq - 1;
-	neg->isn[IP_CT_DIR_REPLY] = ack - 1;
+	neg->isn[IP_CT_DIR_ORIGINAL] = ack - 1;
+	neg->isn[IP_CT_DIR_REPLY] = s->seq - 1;
 	proto = LEMONADE_GUARD_PROTO(f->guard) - 1;
 	lp_init(&neg->lp[IP_CT_DIR_ORIGINAL], proto, LP_CLIENT);
 	lp_init(&neg->lp[IP_CT_DIR_REPLY], proto, LP_SERVER);
@@ -588,6 +626,13 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 	}
 	if (!neg || !s.len)
 		goto out;
+	/*
+	 * With nf_conntrack_checksum off, conntrack lets a corrupt segment
+	 * through: recording it would make the genuine one look stale.
+	 */
+	if (state->hook == NF_INET_PRE_ROUTING &&
+	    nf_checksum(skb, state->hook, s.thoff, IPPROTO_TCP, state->pf))
+		goto out;
 	err = dir == IP_CT_DIR_REPLY ? ingress_server(ln, neg, skb, &s) :
 				       ingress_client(ln, neg, skb, &s);
 	if (err == -ESTALE) {
@@ -600,7 +645,12 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 		lemonade_neg_end(ln, f, GUARD_ABANDONED);
 		goto out;
 	}
-	if (neg->retrans >= NEG_RETRANS) {
+	/*
+	 * Withheld, not lost on a link that flaps: seen entering again and
+	 * again over seconds (TCP backs off meanwhile), never leaving.
+	 */
+	if (neg->retrans >= NEG_RETRANS &&
+	    time_after_eq(jiffies, neg->pending_at + NEG_WITHHELD * HZ)) {
 		lemonade_count(ln, LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK, 1);
 		reset = cfg->guard_policy != LEMONADE_GUARD_LOG;
 		r.event = LEMONADE_EVENT_PARTIAL_BLOCK;
@@ -613,14 +663,12 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 			report_keyword(&r, "client command",
 				       (const u8 *)"STARTTLS", 8);
 		lemonade_neg_end(ln, f, reset ? GUARD_RESET : GUARD_DONE);
-		goto out;
 	}
-	if (neg->done && !(neg->flags & NEG_PENDING))
-		lemonade_neg_end(ln, f, GUARD_DONE);
+	/* a finished negotiation ends on the way out, its last segment compared */
 out:
 	spin_unlock_bh(&ct->lock);
 	report_send(ln, cfg, ct, &r);
-	return reset ? reset_both(ln, ct, dir, &s) : verdict;
+	return reset ? reset_both(ln, ct, skb, dir, &s) : verdict;
 }
 
 /* ---- egress: last before confirm ---- */
@@ -780,10 +828,21 @@ finish:
 out:
 	spin_unlock_bh(&ct->lock);
 	report_send(ln, cfg, ct, &r);
-	return reset ? reset_both(ln, ct, dir, &s) : verdict;
+	return reset ? reset_both(ln, ct, skb, dir, &s) : verdict;
 }
 
 /* ---- records of stalled negotiations ---- */
+
+/*
+ * No byte followed for guard_stall seconds, or longer in all than any
+ * negotiation takes (a peer that dribbles a byte at a time).
+ */
+static bool stalled(const struct lemonade_neg *neg, unsigned long now,
+		    unsigned long stall)
+{
+	return time_after_eq(now, READ_ONCE(neg->progress) + stall) ||
+	       time_after_eq(now, neg->born + NEG_LIFETIME * HZ);
+}
 
 /*
  * Give up the negotiations of @ln that made no progress for guard_stall
@@ -806,12 +865,10 @@ unsigned long lemonade_guard_work(struct lemonade_net *ln)
 		return 0;
 	rcu_read_lock();
 	xa_for_each(&ln->negs, id, neg) {
-		struct nf_conn *ct = READ_ONCE(neg->ct);
+		/* the record holds a reference: its entry is alive */
+		struct nf_conn *ct = neg->ct;
 
-		if (time_before(now, READ_ONCE(neg->progress) + stall))
-			continue;
-		/* entries are SLAB_TYPESAFE_BY_RCU: check who it is below */
-		if (!refcount_inc_not_zero(&ct->ct_general.use))
+		if (!stalled(neg, now, stall) || !lemonade_ct_get_not_zero(ct))
 			continue;
 		stale[n].ct = ct;
 		stale[n].neg = neg;
@@ -825,11 +882,13 @@ unsigned long lemonade_guard_work(struct lemonade_net *ln)
 		struct lemonade_flow *f;
 
 		spin_lock_bh(&ct->lock);
+		/* the helper may have been taken away: its data stays ours */
 		f = nfct_help(ct) ? nfct_help_data(ct) : NULL;
-		if (f && lemonade_flow_phase(f) == GUARD_ACTIVE &&
+		if (f && net_eq(nf_ct_net(ct), ln->net) &&
+		    lemonade_flow_phase(f) == GUARD_ACTIVE &&
 		    f->neg == stale[i].id &&
 		    lemonade_neg_of(ln, f) == stale[i].neg &&
-		    time_after_eq(jiffies, stale[i].neg->progress + stall)) {
+		    stalled(stale[i].neg, jiffies, stall)) {
 			lemonade_neg_end(ln, f, GUARD_ABANDONED);
 			lemonade_count(ln, LEMONADE_STAT_A_GUARD_ABANDONED, 1);
 		}

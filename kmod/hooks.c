@@ -7,8 +7,7 @@
  *        port gets its per-flow state, ICMP errors go to the shield, the
  *        guard records what enters, the floor re-pins;
  *   out  last before conntrack's confirm (POST_ROUTING, LOCAL_IN): the
- *        guard compares what leaves, the floor catches anything after
- *        "in" that lowered the timeout.
+ *        guard compares what leaves.
  *
  * Nothing else registers hooks, and no feature calls another.
  */
@@ -111,7 +110,7 @@ static unsigned int lemonade_in(void *priv, struct sk_buff *skb,
 		if (!f)
 			return NF_ACCEPT;
 	}
-	pin = lemonade_flow_pin(cfg, f);
+	pin = lemonade_flow_pin(cfg, ct, f);
 	if (!pin)
 		return NF_ACCEPT;
 	/* ICMP errors are RELATED to the flow they quote: never a refresh */
@@ -136,43 +135,21 @@ static unsigned int lemonade_out(void *priv, struct sk_buff *skb,
 {
 	enum ip_conntrack_info ctinfo;
 	const struct lemonade_cfg *cfg;
-	const struct lemonade_pin *pin;
 	struct lemonade_net *ln;
 	struct lemonade_flow *f;
 	struct nf_conn *ct;
-	unsigned int verdict;
 
 	ct = nf_ct_get(skb, &ctinfo);
 	if (!ct || related(ctinfo))
 		return NF_ACCEPT;
 	f = lemonade_flow(ct);
-	if (likely(!f)) {
-		if (!static_branch_unlikely(&lemonade_adopting))
-			return NF_ACCEPT;
-		ln = lemonade_pernet(state->net);
-		if (lemonade_flow_adopted(ln, ct)) {
-			cfg = rcu_dereference(ln->cfg);
-			pin = cfg && cfg->enabled ? lemonade_cfg_pin(cfg, ct) : NULL;
-			if (pin)
-				lemonade_floor(ln, ct, pin);
-		}
+	if (likely(!f) || likely(!lemonade_guard_active(f)))
 		return NF_ACCEPT;
-	}
 	ln = lemonade_pernet(state->net);
 	cfg = rcu_dereference(ln->cfg);
-	if (unlikely(!cfg || !cfg->enabled))
+	if (unlikely(!cfg || !cfg->enabled) || !lemonade_flow_pin(cfg, ct, f))
 		return NF_ACCEPT;
-	pin = lemonade_flow_pin(cfg, f);
-	if (!pin)
-		return NF_ACCEPT;
-	if (unlikely(lemonade_guard_active(f))) {
-		verdict = lemonade_guard_egress(ln, cfg, skb, ct, f, ctinfo,
-						state);
-		if (verdict != NF_ACCEPT)
-			return verdict;
-	}
-	lemonade_floor(ln, ct, pin);
-	return NF_ACCEPT;
+	return lemonade_guard_egress(ln, cfg, skb, ct, f, ctinfo, state);
 }
 
 /*

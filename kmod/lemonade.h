@@ -69,6 +69,7 @@ struct lemonade_cfg {
 	u32 icmp_v6_codes;	/* soft type-1 codes, bit per code */
 	u8 guard_policy;	/* enum lemonade_guard_policy */
 	u32 guard_buffers;	/* negotiations inspected at once in the netns */
+	u32 generation;		/* bumped by every change */
 	unsigned int nports;
 	struct lemonade_port ports[LEMONADE_MAX_PORTS];
 	struct lemonade_pin pins[LEMONADE_MAX_PORTS];
@@ -99,6 +100,7 @@ struct lemonade_net {
 	struct delayed_work scan;
 	unsigned long flags;
 	unsigned long pressure_after;	/* jiffies; no pass before this */
+	unsigned int pressure_backoff;	/* seconds, after a fruitless pass */
 	unsigned long rearm_at;		/* jiffies; next re-arm of unlimited flows */
 	/* flow.c: linked flows and the guard's negotiation records */
 	struct lemonade_shard shards[LEMONADE_SHARDS];
@@ -115,6 +117,7 @@ struct lemonade_net {
 enum {
 	LEMONADE_F_PRESSURE,	/* a recycle pass is pending */
 	LEMONADE_F_WITHDRAW,	/* a change shrank pins: hand them back */
+	LEMONADE_F_ADOPT,	/* open flows wait to be adopted */
 	LEMONADE_F_DYING,	/* no more work may be queued */
 };
 
@@ -143,7 +146,7 @@ static inline void lemonade_scan_kick(struct lemonade_net *ln,
 				      unsigned long delay)
 {
 	if (!test_bit(LEMONADE_F_DYING, &ln->flags))
-		mod_delayed_work(system_wq, &ln->scan, delay);
+		mod_delayed_work(system_unbound_wq, &ln->scan, delay);
 }
 
 /* ... or at the latest after @delay jiffies, if it is due later. */
@@ -182,6 +185,8 @@ const struct lemonade_port *lemonade_cfg_find(const struct lemonade_cfg *cfg,
 const struct lemonade_pin *lemonade_cfg_pin(const struct lemonade_cfg *cfg,
 					    const struct nf_conn *ct);
 void lemonade_cfg_replace(struct lemonade_net *ln, struct lemonade_cfg *cfg);
+struct sk_buff;
+int lemonade_cfg_put(struct sk_buff *msg, const struct lemonade_cfg *cfg);
 void lemonade_stats_read(struct lemonade_net *ln, u64 *out);
 int lemonade_params_check(void);
 

@@ -15,6 +15,7 @@
 #include "guard.h"
 #include "hooks.h"
 #include "netlink.h"
+#include "compat/compat.h"
 
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -34,6 +35,15 @@ static void lemonade_net_work(struct work_struct *work)
 					       struct lemonade_net, scan);
 	unsigned long next = 0, now;
 
+	/* flows already open when the module came: adopted once, here */
+	if (test_and_clear_bit(LEMONADE_F_ADOPT, &ln->flags)) {
+		const struct lemonade_cfg *cfg;
+
+		mutex_lock(&ln->lock);
+		cfg = rcu_dereference_protected(ln->cfg, lockdep_is_held(&ln->lock));
+		lemonade_flow_adopt(ln, cfg);
+		mutex_unlock(&ln->lock);
+	}
 	earliest(&next, lemonade_floor_work(ln));
 	earliest(&next, lemonade_guard_work(ln));
 	if (!next)
@@ -71,12 +81,15 @@ static int __net_init lemonade_net_init(struct net *net)
 	err = lemonade_hooks_register(net);
 	if (err)
 		goto err_cfg;
-	/* flows already open (the module loads into a live netns) */
-	mutex_lock(&ln->lock);
-	lemonade_flow_adopt(ln, cfg);
-	if (rcu_access_pointer(ln->adopted))
-		lemonade_scan_kick(ln, HZ);
-	mutex_unlock(&ln->lock);
+	/*
+	 * Flows already open (the module loads into a live netns) are
+	 * adopted by the work: not here, where every netns's creation and
+	 * destruction waits for us (pernet_ops_rwsem).
+	 */
+	if (lemonade_ct_count(net)) {
+		set_bit(LEMONADE_F_ADOPT, &ln->flags);
+		lemonade_scan_kick(ln, 0);
+	}
 	return 0;
 
 err_cfg:
@@ -131,6 +144,7 @@ static int __init lemonade_init(void)
 	err = register_pernet_subsys(&lemonade_net_ops);
 	if (err)
 		goto err_flow;
+	lemonade_flow_enable();
 	err = lemonade_genl_init();
 	if (err)
 		goto err_pernet;
@@ -150,9 +164,8 @@ static void __exit lemonade_exit(void)
 	lemonade_genl_exit();
 	lemonade_flow_disable();
 	unregister_pernet_subsys(&lemonade_net_ops);
+	/* waits for every kfree_rcu() and call_rcu() of the module */
 	lemonade_flow_exit();
-	/* kfree_rcu of replaced configs must finish before the text goes */
-	rcu_barrier();
 	pr_info("nf_lemonade unloaded\n");
 }
 

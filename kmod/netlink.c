@@ -24,6 +24,10 @@ static const struct nla_policy port_policy[LEMONADE_PORT_A_MAX + 1] = {
 	[LEMONADE_PORT_A_TIMEOUT]	= { .type = NLA_U32 },
 };
 
+static struct netlink_range_validation guard_buffers_range = {
+	.max = U16_MAX,
+};
+
 static const struct nla_policy set_policy[LEMONADE_A_MAX + 1] = {
 	[LEMONADE_A_ENABLED]		= NLA_POLICY_MAX(NLA_U8, 1),
 	[LEMONADE_A_TIMEOUT]		= { .type = NLA_U32 },
@@ -37,12 +41,15 @@ static const struct nla_policy set_policy[LEMONADE_A_MAX + 1] = {
 	[LEMONADE_A_ICMP_V6_CODES]	= { .type = NLA_U32 },
 	[LEMONADE_A_ICMP_VALIDATE]	= NLA_POLICY_MAX(NLA_U8, 1),
 	[LEMONADE_A_GUARD_POLICY]	= NLA_POLICY_MAX(NLA_U8, LEMONADE_GUARD_POLICY_MAX),
-	[LEMONADE_A_GUARD_BUFFERS]	= NLA_POLICY_MAX(NLA_U32, U16_MAX),
+	/* NLA_POLICY_MAX() holds an s16 before 6.2: a full range */
+	[LEMONADE_A_GUARD_BUFFERS]	= NLA_POLICY_FULL_RANGE(NLA_U32, &guard_buffers_range),
+	[LEMONADE_A_GENERATION]		= { .type = NLA_U32 },
 };
 
 static const struct nla_policy port_cmd_policy[LEMONADE_A_MAX + 1] = {
 	[LEMONADE_A_PORT]		= NLA_POLICY_NESTED(port_policy),
 	[LEMONADE_A_FORCE]		= { .type = NLA_FLAG },
+	[LEMONADE_A_GENERATION]		= { .type = NLA_U32 },
 };
 
 static const struct nla_policy flows_policy[LEMONADE_A_MAX + 1] = {
@@ -55,49 +62,6 @@ static const struct nla_policy empty_policy[LEMONADE_A_MAX + 1] = {
 static struct lemonade_net *info_ln(struct genl_info *info)
 {
 	return lemonade_pernet(genl_info_net(info));
-}
-
-static int put_port(struct sk_buff *msg, const struct lemonade_port *p)
-{
-	struct nlattr *nest = nla_nest_start(msg, LEMONADE_A_PORT);
-
-	if (!nest ||
-	    nla_put_u16(msg, LEMONADE_PORT_A_PORT, p->port) ||
-	    nla_put_u8(msg, LEMONADE_PORT_A_PROTO, p->proto) ||
-	    (p->own_timeout &&
-	     nla_put_u32(msg, LEMONADE_PORT_A_TIMEOUT, p->timeout)))
-		return -EMSGSIZE;
-	nla_nest_end(msg, nest);
-	return 0;
-}
-
-static int put_config(struct sk_buff *msg, const struct lemonade_cfg *cfg)
-{
-	struct nlattr *ports;
-	unsigned int i;
-
-	if (nla_put_string(msg, LEMONADE_A_VERSION, LEMONADE_VERSION) ||
-	    nla_put_u8(msg, LEMONADE_A_ENABLED, cfg->enabled) ||
-	    nla_put_u32(msg, LEMONADE_A_TIMEOUT, cfg->timeout) ||
-	    nla_put_u8(msg, LEMONADE_A_HIGH_WATER, cfg->high_water) ||
-	    nla_put_u8(msg, LEMONADE_A_LOW_WATER, cfg->low_water) ||
-	    nla_put_u8(msg, LEMONADE_A_ICMP_POLICY, cfg->icmp_policy) ||
-	    nla_put_u8(msg, LEMONADE_A_ICMP_STATES, cfg->icmp_states) ||
-	    nla_put_u32(msg, LEMONADE_A_ICMP_V4_CODES, cfg->icmp_v4_codes) ||
-	    nla_put_u32(msg, LEMONADE_A_ICMP_V6_CODES, cfg->icmp_v6_codes) ||
-	    nla_put_u8(msg, LEMONADE_A_ICMP_VALIDATE, cfg->icmp_validate) ||
-	    nla_put_u8(msg, LEMONADE_A_GUARD_POLICY, cfg->guard_policy) ||
-	    nla_put_u32(msg, LEMONADE_A_GUARD_BUFFERS, cfg->guard_buffers) ||
-	    nla_put_u32(msg, LEMONADE_A_PORTS_MAX, LEMONADE_MAX_PORTS))
-		return -EMSGSIZE;
-	ports = nla_nest_start(msg, LEMONADE_A_PORTS);
-	if (!ports)
-		return -EMSGSIZE;
-	for (i = 0; i < cfg->nports; i++)
-		if (put_port(msg, &cfg->ports[i]))
-			return -EMSGSIZE;
-	nla_nest_end(msg, ports);
-	return 0;
 }
 
 static struct sk_buff *reply_new(struct genl_info *info, void **hdr)
@@ -125,10 +89,10 @@ static int lemonade_get_config(struct sk_buff *skb, struct genl_info *info)
 	msg = reply_new(info, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	mutex_lock(&ln->lock);
-	err = put_config(msg, rcu_dereference_protected(ln->cfg,
-							lockdep_is_held(&ln->lock)));
-	mutex_unlock(&ln->lock);
+	/* readers never wait for writers (nor the netns's work) */
+	rcu_read_lock();
+	err = lemonade_cfg_put(msg, rcu_dereference(ln->cfg));
+	rcu_read_unlock();
 	if (err) {
 		nlmsg_free(msg);
 		return err;
@@ -236,6 +200,14 @@ static int commit(struct lemonade_net *ln, struct lemonade_cfg *cfg,
 
 	old = rcu_dereference_protected(ln->cfg, lockdep_is_held(&ln->lock));
 	rq.old = old;
+	/* a read-modify-write names the generation it read (lemonctl -b) */
+	if (tb[LEMONADE_A_GENERATION] &&
+	    nla_get_u32(tb[LEMONADE_A_GENERATION]) != old->generation) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[LEMONADE_A_GENERATION],
+				    "the configuration changed since it was read; read it again");
+		kfree(cfg);
+		return -ESTALE;
+	}
 	err = lemonade_cfg_check(cfg, &rq);
 	if (!err) {
 		bool adopt = newly_listed(old, cfg);
@@ -246,6 +218,8 @@ static int commit(struct lemonade_net *ln, struct lemonade_cfg *cfg,
 			lemonade_scan_kick(ln, 0);
 		}
 		lemonade_cfg_replace(ln, cfg);
+		lemonade_event_config(ln, cfg, NETLINK_CB(skb).portid,
+				      info->genlhdr->cmd);
 		/*
 		 * Flows already open on what is now listed are adopted: one
 		 * walk of the conntrack table, which only the initial

@@ -12,6 +12,12 @@ hold "$C" pre6 $S6 143,587,674 3
 expect_timeouts "$G" ipv4 143 1 $VENDOR_EST "before insmod"
 lemonade_load
 expect_timeouts "$G" ipv4 143 1 $VENDOR_EST "after insmod, before the next packet"
+# the module adopts them in the background right after loading
+if [ "$STOCK" != 1 ]; then
+	wait_for 30 sh -c "[ \$(ip netns exec $G lemonctl -j flows | jq length) -ge 6 ]" &&
+		pass "the 6 open flows are adopted: $(ip netns exec "$G" lemonctl flows | wc -l) listed" ||
+		fail "open flows not adopted: $(ip netns exec "$G" lemonctl flows | wc -l) listed"
+fi
 ping_flows pre || fail "round trip on the pre-existing IPv4 flows"
 ping_flows pre6 || fail "round trip on the pre-existing IPv6 flows"
 for fam in ipv4 ipv6; do

@@ -5,8 +5,8 @@
 # of 4, a client that opens 104 connections through one gateway and lets
 # them idle after the greeting does not stop inspection in another
 # gateway namespace; the idle negotiations give their records back within
-# guard_stall seconds (3 here), and the same gateway inspects again while
-# those connections are still open.
+# guard_stall seconds (600 while the budget is full, then 3), and the same
+# gateway inspects again while those connections are still open.
 source "$(dirname "$0")/lib.sh"
 
 STALL=3
@@ -14,7 +14,7 @@ topo_up
 C1=$C G1=$G S1=$S
 topo_up
 C2=$C G2=$G S2=$S
-lemonade_load guard_buffers=4 guard_stall=$STALL
+lemonade_load guard_buffers=4 guard_stall=600
 for n in "$C1" "$S1" "$C2" "$S2"; do
 	[ "$STOCK" = 1 ] || ip netns exec "$n" lemonctl set enable off >/dev/null ||
 		{ echo "FAIL: lemonctl set enable off"; exit $ksft_fail; }
@@ -54,6 +54,7 @@ if [ "$STOCK" != 1 ]; then
 		fail "first gateway skipped only $((sk1 - sk0))"
 fi
 # the stalled ones are given up within guard_stall (plus the work's second)
+[ "$STOCK" = 1 ] || echo $STALL > /sys/module/nf_lemonade/parameters/guard_stall
 if wait_for $((STALL + 10)) sh -c "[ \$(ip netns exec $G1 lemonctl -j stats | jq .guard_buffers) -eq 0 ]"; then
 	ab1=$(guard_counter "$G1" guard_abandoned)
 	pass "idle negotiations gave their records back (guard_abandoned +$((ab1 - ab0)))"

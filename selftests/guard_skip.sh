@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The guard's global buffer cap (module parameter guard_buffers): with room
-# for one negotiation, a first SMTP session that idles after the greeting
-# holds the only buffer ("lemonctl flows": guard active); a second session
+# The guard's per-namespace budget of records (module parameter
+# guard_buffers): with room for one negotiation, a first SMTP session that
+# idles after the greeting holds the only record (guard_stall is long
+# here) ("lemonctl flows": guard active); a second session
 # through a masking NFQUEUE program in the gateway is not inspected, so its
 # mask is not restored, but its traffic is never dropped: the negotiation
 # completes, the skipped counter moves and its flow shows guard skipped.
@@ -13,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 
 checktool "jq --version" "run jq"
 topo_up
-lemonade_load guard_buffers=1
+lemonade_load guard_buffers=1 guard_stall=600
 gateway_only
 mail_up
 masker_up mask

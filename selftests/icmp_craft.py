@@ -5,8 +5,10 @@ on an interface, then send an ICMP error quoting it to the segment's
 sender. Run it inside the namespace that owns the interface.
 
 icmp_craft.py --iface s0 --dport 143 --src 198.51.100.254 --type 3 --code 1
-              [--seq-offset N] [--mtu M] [--timeout S]
+              [--seq-offset N] [--mtu M] [--quote-tcp N] [--timeout S]
 
+--quote-tcp N quotes only the first N bytes of the TCP header (4: the
+ports alone, which conntrack still relates to the flow).
 IPv6 when --v6 is given (it selects what is captured): --type 1 --code 3
 (destination unreachable), --type 2 --mtu 1280 (Packet Too Big).
 Prints one line: SENT <type> <code> seq=<quoted seq> or NONE.
@@ -70,6 +72,7 @@ def main():
     ap.add_argument("--code", type=int, default=0)
     ap.add_argument("--seq-offset", type=int, default=0)
     ap.add_argument("--mtu", type=int, default=0)
+    ap.add_argument("--quote-tcp", type=int, default=0)
     ap.add_argument("--v6", action="store_true")
     ap.add_argument("--timeout", type=float, default=15)
     ap.add_argument("--ready", help="file to create once capturing")
@@ -110,7 +113,7 @@ def craft(frame, found, a):
     if a.v6:
         src = socket.inet_pton(socket.AF_INET6, a.src)
         dst = bytes(l3[8:24])
-        quoted = bytes(l3[:1232])
+        quoted = bytes(l3[:off + a.quote_tcp] if a.quote_tcp else l3[:1232])
         rest = struct.pack("!I", a.mtu or 1280) if a.type == 2 else b"\0" * 4
         icmp = struct.pack("!BBH", a.type, a.code, 0) + rest + quoted
         pseudo = src + dst + struct.pack("!I3xB", len(icmp), 58)
@@ -126,7 +129,7 @@ def craft(frame, found, a):
         l3[off:] = tcp
         src = socket.inet_aton(a.src)
         dst = bytes(l3[12:16])
-        quoted = bytes(l3[:548])
+        quoted = bytes(l3[:off + a.quote_tcp] if a.quote_tcp else l3[:548])
         rest = struct.pack("!HH", 0, a.mtu) if a.mtu else b"\0" * 4
         icmp = struct.pack("!BBH", a.type, a.code, 0) + rest + quoted
         icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]

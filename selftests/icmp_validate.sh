@@ -3,8 +3,11 @@
 #
 # RFC 5927 validation (icmp_validate=1): a port-unreachable error whose
 # quoted sequence number lies outside the window the gateway tracks is
-# dropped (it never reaches the client; "invalid" +1); one quoting an
-# in-window segment passes (the client sees ECONNREFUSED; nothing counted).
+# dropped (it never reaches the client; "invalid" +1); so is one that
+# quotes only the ports (conntrack relates it, its sequence number cannot
+# be read); one quoting an in-window segment passes (the client sees
+# ECONNREFUSED; nothing counted). A flow conntrack picked up mid-stream
+# has windows it does not track: its errors pass unvalidated (counted).
 source "$(dirname "$0")/lib.sh"
 
 topo_up
@@ -47,4 +50,27 @@ read -r a2 p2 i2 <<< "$(icmp_counters "$G")"
 	fail "counters: invalid +$((i2 - i1)), absorbed +$((a2 - a1)), passed +$((p2 - p1))"
 e=$(errors_of v)
 case $e in *ECONNREFUSED*) pass "client socket reports the genuine error ($e)" ;; *) fail "client socket: $e" ;; esac
+
+# the ports alone: no sequence number to validate
+n2=$(arrived)
+inject v ipv4 143 3 3 --quote-tcp 4
+n3=$(arrived)
+read -r a3 p3 i3 <<< "$(icmp_counters "$G")"
+[ "$n3" -eq "$n2" ] && pass "an error quoting only the ports is dropped" ||
+	fail "an error quoting only the ports reached the client"
+[ $((i3 - i2)) -eq 1 ] && pass "counted invalid" ||
+	fail "invalid +$((i3 - i2)) for the ports-only quote"
+
+# picked up mid-stream: conntrack does not track the windows
+ip netns exec "$G" conntrack -D -p tcp --dport 143 >/dev/null 2>&1
+ping_flows v || fail "round trip after the entry was deleted"
+ip netns exec "$G" conntrack -L -p tcp --dport 143 2>/dev/null | grep -q ESTABLISHED ||
+	fail "the flow was not picked up again"
+u0=$(counter "$G" icmp_unvalidated 2>/dev/null || echo 0)
+inject v ipv4 143 3 3
+n4=$(arrived)
+u1=$(counter "$G" icmp_unvalidated 2>/dev/null || echo 0)
+[ $((n4 - n3)) -eq 1 ] && [ $((u1 - u0)) -eq 1 ] &&
+	pass "picked up mid-stream: the error passed unvalidated (icmp_unvalidated +1)" ||
+	fail "picked up mid-stream: $((n4 - n3)) errors reached the client, icmp_unvalidated +$((u1 - u0))"
 exit $ret

@@ -519,7 +519,8 @@ int lemon_nl_transact(struct nl_msg *msg, nl_reply_fn fn, void *arg,
 			(where ? where : default_where)(&path, where_arg,
 							 suffix, sizeof(suffix));
 	}
-	if (t.error == EPERM)
+	/* the module's own refusals (limits for user namespaces) say why */
+	if (t.error == EPERM && !t.has_msg)
 		lemon_err("Operation not permitted (%s needs CAP_NET_ADMIN in this network namespace)",
 			  perm_what);
 	else if (t.has_msg)

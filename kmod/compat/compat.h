@@ -12,8 +12,6 @@
 #include <net/checksum.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_helper.h>
-#include <net/netfilter/ipv4/nf_reject.h>
-#include <net/netfilter/ipv6/nf_reject.h>
 
 #ifdef LEMONADE_KERNEL_TOO_OLD
 #error "nf_lemonade needs Linux 5.10 or later"
@@ -110,26 +108,16 @@ static inline bool lemonade_helper_get(struct nf_conntrack_helper *helper)
 #define LEMONADE_GENL_STRICT_FROM(cmd)
 #endif
 
-/* A RST to the sender of @oldskb (nf_reject_ipv4/6); the socket argument
- * came with 5.x-era kernels.
+/*
+ * A reference on @ct unless it is already being freed; @ct may be a
+ * SLAB_TYPESAFE_BY_RCU object seen under RCU (the caller checks who it is).
  */
-static inline void lemonade_send_reset(struct net *net, struct sk_buff *oldskb,
-				       int hook)
+static inline bool lemonade_ct_get_not_zero(struct nf_conn *ct)
 {
-#ifdef LEMONADE_HAVE_SEND_RESET_SK
-	nf_send_reset(net, NULL, oldskb, hook);
+#ifdef LEMONADE_HAVE_CT_REFCOUNT
+	return refcount_inc_not_zero(&ct->ct_general.use);
 #else
-	nf_send_reset(net, oldskb, hook);
-#endif
-}
-
-static inline void lemonade_send_reset6(struct net *net,
-					struct sk_buff *oldskb, int hook)
-{
-#ifdef LEMONADE_HAVE_SEND_RESET_SK
-	nf_send_reset6(net, NULL, oldskb, hook);
-#else
-	nf_send_reset6(net, oldskb, hook);
+	return atomic_inc_not_zero(&ct->ct_general.use);
 #endif
 }
 

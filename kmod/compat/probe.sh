@@ -44,9 +44,9 @@ has_re include/net/netfilter/nf_conntrack_helper.h \
 # 7.2: each conntrack entry holds a reference on its helper
 has include/net/netfilter/nf_conntrack_helper.h 'refcount_t ct_refcnt;' &&
 	flag LEMONADE_HAVE_HELPER_CT_REFCNT
-# nf_send_reset() and nf_send_reset6() take the socket (5.x onwards)
-has include/net/netfilter/ipv4/nf_reject.h 'nf_send_reset(struct net *net, struct sock' &&
-	flag LEMONADE_HAVE_SEND_RESET_SK
+# 5.17: struct nf_conntrack's use became a refcount_t (an atomic_t before)
+has include/linux/netfilter/nf_conntrack_common.h 'refcount_t use;' &&
+	flag LEMONADE_HAVE_CT_REFCOUNT
 # inet_proto_csum_replace_by_diff() grew an ipv6 argument (6.x, and
 # backported to 5.10.y and 6.1.y)
 decl include/net/checksum.h inet_proto_csum_replace_by_diff | grep -q 'bool ipv6' &&

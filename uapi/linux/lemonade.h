@@ -57,6 +57,8 @@
  *                               parameter guard_buffers, 256; at most
  *                               65535); a negotiation beyond it is not
  *                               inspected and counted (GUARD_SKIPPED)
+ *     LEMONADE_A_GENERATION     u32, the configuration's generation: every
+ *                               change makes a new one (nftables' gen-id)
  *     LEMONADE_A_PORTS_MAX      u32, how many ports the module can list
  *                               (LEMONADE_MAX_PORTS; a user namespace's
  *                               administrator may list fewer: module
@@ -77,6 +79,12 @@
  *   ERANGE: use 0 (unlimited). HIGH_WATER and LOW_WATER are 1..100 and
  *   LOW_WATER must be below HIGH_WATER. The extended ACK points at the
  *   attribute that carried the rejected value.
+ *
+ *   A request that carries LEMONADE_A_GENERATION (SET_CONFIG, ADD_PORT,
+ *   DEL_PORT) is refused with ESTALE, changing nothing, unless that is
+ *   still the configuration's generation: a client that read the
+ *   configuration, edited it and writes it back loses no concurrent
+ *   change.
  *
  * LEMONADE_CMD_ADD_PORT
  *   Request: one LEMONADE_A_PORT nest (PORT required, PROTO and TIMEOUT
@@ -121,6 +129,15 @@
  *                                  not inside an advertised keyword
  *     LEMONADE_A_EVENT_COUNT       u32, LEMONADE_EVENT_PRESSURE_RELEASE:
  *                                  flows released in that pass
+ *     LEMONADE_A_EVENT_PORTID      u32, LEMONADE_EVENT_CONFIG: the netlink
+ *                                  port id of the socket that made the
+ *                                  change (a process's pid for the first
+ *                                  socket it opens)
+ *     LEMONADE_A_EVENT_CMD         u8, LEMONADE_EVENT_CONFIG: the command
+ *                                  that made it (SET_CONFIG, ADD_PORT,
+ *                                  DEL_PORT); the event also carries the
+ *                                  whole new configuration, as GET_CONFIG
+ *                                  replies it (with its GENERATION)
  *     LEMONADE_A_EVENT_SUPPRESSED  u32, present when the rate limit (module
  *                                  parameter event_rate, per second and
  *                                  netns) dropped events since the last
@@ -210,6 +227,9 @@ enum lemonade_attr {
 	LEMONADE_A_PAD,
 	LEMONADE_A_GUARD_BUFFERS,
 	LEMONADE_A_PORTS_MAX,
+	LEMONADE_A_GENERATION,
+	LEMONADE_A_EVENT_PORTID,
+	LEMONADE_A_EVENT_CMD,
 	__LEMONADE_A_MAX
 };
 
@@ -289,6 +309,7 @@ enum lemonade_event {
 	LEMONADE_EVENT_STRIP_RESTORED,	/* stripping seen, bytes written back */
 	LEMONADE_EVENT_STRIP_RESET,	/* stripping seen, both ends reset */
 	LEMONADE_EVENT_PARTIAL_BLOCK,	/* a client command never left */
+	LEMONADE_EVENT_CONFIG,		/* the configuration changed */
 	__LEMONADE_EVENT_MAX
 };
 
