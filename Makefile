@@ -118,10 +118,10 @@ style:
 #   make parser-bench    throughput over the transcripts (-O2, no sanitizers)
 PARSER_T := selftests/parser
 PARSER_B := build/parser
-PARSER_DEPS := kmod/parse.c kmod/parse.h
+PARSER_DEPS := kmod/parse.c kmod/parse.h $(PARSER_T)/kcompat.h
 PARSER_CC ?= gcc
 FUZZ_CC ?= clang
-PARSER_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Ikmod
+PARSER_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Ikmod -include $(PARSER_T)/kcompat.h
 PARSER_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_TIME ?= 3600
 FUZZ_SHORT ?= 30

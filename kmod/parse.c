@@ -3,11 +3,29 @@
  * nf_lemonade: streaming parser of the SMTP/IMAP/ACAP negotiation phase.
  * The API and the events are described in parse.h.
  *
- * One byte at a time, constant state: a line state (st), the length of the
- * current line (col) and token (tok), and incremental matchers (match for
- * verbs and response words, kwm for the keyword classes). Nothing ever looks
- * ahead, so the events of a stream do not depend on how it is cut. The only
- * bulk step is the skipping of a literal's content.
+ * Two layers over one constant state (struct lp_state): a line state (st),
+ * the length of the current line (col) and token (tok), and incremental
+ * matchers (match for verbs and response words, kwm for the keyword
+ * classes).
+ *
+ * The byte machine (lp_byte() and the functions before it) is the
+ * definition: one byte at a time, nothing ever looks ahead, so the events
+ * of a stream do not depend on how it is cut.
+ *
+ * The block layer (lp_run()) does the same work on runs of bytes: it finds
+ * the next byte the current state has to look at eight bytes at a time
+ * (lp_scan(): word-at-a-time tests on a u64, as the kernel's memchr-style
+ * helpers do), takes the bytes before it in one step (a run of ignored
+ * bytes: line length and offset; a token: its matchers, fed only the bytes
+ * that can still change them; a tag: its hash), and hands that one byte to
+ * the byte machine's handler of the state. It leaves exactly the state the
+ * byte machine would have left after the same bytes, so a stream may be cut
+ * anywhere: a token or tag cut by a feed boundary goes on in the next feed.
+ * Bytes it does not take (control bytes in some states, the '{' that may
+ * open a literal and the bytes after it, the byte that makes a line
+ * over-long, a client's first byte after STARTTLS, and every byte once the
+ * garbage has passed its limit) go to lp_byte(). A literal's content is
+ * skipped in one step.
  */
 #include "parse.h"
 
@@ -159,22 +177,18 @@ static inline bool lp_ctl(u8 c)
 }
 
 /* Report an event, unless the parser has stopped (even from a callback). */
-static void lp_emit(const struct lp_state *s, const struct lp_out *o,
-		    u8 type, u32 off, u32 len, u8 cmd,
-		    u8 flags, u8 reason, u32 tag)
+static __always_inline void lp_emit(const struct lp_state *s,
+				    const struct lp_out *o, u8 type, u32 off,
+				    u32 len, u8 cmd, u8 flags, u8 reason,
+				    u32 tag)
 {
-	struct lp_event ev;
+	struct lp_event ev = {
+		.off = off, .len = len, .tag = tag, .type = type, .cmd = cmd,
+		.flags = flags, .reason = reason,
+	};
 
-	if (!o->cb || (s->flags & LPF_DONE))
-		return;
-	ev.off = off;
-	ev.len = len;
-	ev.tag = tag;
-	ev.type = type;
-	ev.cmd = cmd;
-	ev.flags = flags;
-	ev.reason = reason;
-	o->cb(o->ctx, &ev);
+	if (o->cb && !(s->flags & LPF_DONE))
+		o->cb(o->ctx, &ev);
 }
 
 static void lp_finish(struct lp_state *s, const struct lp_out *o,
@@ -271,8 +285,8 @@ static void lp_kw_byte(struct lp_state *s, u8 c)
  * The keyword ended before the byte at pos: report it (unless empty or a
  * literal marker) and return its LP_KW_* flags.
  */
-static u8 lp_kw_end(struct lp_state *s, const struct lp_out *o,
-		    u32 pos, u8 extra)
+static __always_inline u8 lp_kw_end(struct lp_state *s,
+				    const struct lp_out *o, u32 pos, u8 extra)
 {
 	u8 m = s->kwm, f = extra;
 
@@ -280,7 +294,7 @@ static u8 lp_kw_end(struct lp_state *s, const struct lp_out *o,
 		return 0;
 	if (m & (KM_ALLMASK | KM_XUP))
 		f |= LP_KW_MASKED;
-	if (!(extra & LP_KW_VALUE)) {
+	if (m && !(extra & LP_KW_VALUE)) {
 		if ((m & KM_STARTTLS) && s->tok == 8)
 			f |= LP_KW_STARTTLS;
 		if ((m & KM_AUTH) && s->tok >= 4)
@@ -305,12 +319,41 @@ static inline void lp_malformed(struct lp_state *s)
 	s->st = S_SKIP;
 }
 
+/*
+ * The byte c at pos ends the keyword of the state (S_KW, S_VALS: a
+ * separator; S_CAPS: a separator; S_CAPS_BR: a separator or ']').
+ */
+static __always_inline void lp_kw_delim(struct lp_state *s,
+					const struct lp_out *o, u32 pos, u8 c)
+{
+	u8 f;
+
+	switch (s->st) {
+	case S_KW:
+		f = lp_kw_end(s, o, pos, 0);
+		s->st = S_SKIP;
+		if (f & LP_KW_AUTH) {
+			s->flags |= LPF_VALUES;
+			lp_kw_start(s);
+			s->st = S_VALS;
+		}
+		break;
+	case S_VALS:
+		lp_kw_end(s, o, pos, LP_KW_VALUE | LP_KW_AUTH);
+		lp_kw_start(s);
+		break;
+	default:
+		lp_kw_end(s, o, pos, 0);
+		lp_kw_start(s);
+		if (c == ']')
+			s->st = S_SKIP;
+	}
+}
+
 /* SMTP, server direction: one byte other than the line's LF handling. */
 static void lp_smtp_server(struct lp_state *s, const struct lp_out *o,
 			   u32 pos, u8 c)
 {
-	u8 f;
-
 	switch (s->st) {
 	case S_BOL:
 		if (c == '\r' || c == '\n')
@@ -349,25 +392,11 @@ static void lp_smtp_server(struct lp_state *s, const struct lp_out *o,
 		}
 		break;
 	case S_KW:
-		if (!lp_sep(c)) {
-			lp_kw_byte(s, c);
-			break;
-		}
-		f = lp_kw_end(s, o, pos, 0);
-		s->st = S_SKIP;
-		if (f & LP_KW_AUTH) {
-			s->flags |= LPF_VALUES;
-			lp_kw_start(s);
-			s->st = S_VALS;
-		}
-		break;
 	case S_VALS:
-		if (!lp_sep(c)) {
+		if (!lp_sep(c))
 			lp_kw_byte(s, c);
-			break;
-		}
-		lp_kw_end(s, o, pos, LP_KW_VALUE | LP_KW_AUTH);
-		lp_kw_start(s);
+		else
+			lp_kw_delim(s, o, pos, c);
 		break;
 	}
 }
@@ -502,14 +531,10 @@ static void lp_imap_server(struct lp_state *s, const struct lp_out *o,
 		break;
 	case S_CAPS:
 	case S_CAPS_BR:
-		if (!lp_sep(c) && !(c == ']' && s->st == S_CAPS_BR)) {
+		if (!lp_sep(c) && !(c == ']' && s->st == S_CAPS_BR))
 			lp_kw_byte(s, c);
-			break;
-		}
-		lp_kw_end(s, o, pos, 0);
-		lp_kw_start(s);
-		if (c == ']')
-			s->st = S_SKIP;
+		else
+			lp_kw_delim(s, o, pos, c);
 		break;
 	case S_ACAP:
 		if (c == '(') {
@@ -648,32 +673,35 @@ static void lp_eol(struct lp_state *s, const struct lp_out *o, u32 pos)
 			cmd = s->match;
 			lp_emit(s, o, LP_EV_COMMAND, start - s->tok,
 				s->tok + s->col + 1, cmd, 0, 0, s->tag);
-			s->flags &= ~LPF_TLS;
+			/* (the callback may have stopped the parser) */
+			fl = s->flags & ~LPF_TLS;
 			if (cmd == LP_CMD_STARTTLS)
-				s->flags |= LPF_TLS;
+				fl |= LPF_TLS;
 		}
 	} else if (lp_proto_of(s) == LP_SMTP) {
 		/* the reply goes on, or ends (and may accept STARTTLS) */
 		if ((fl & LPF_LINEOK) && !(fl & LPF_LAST)) {
-			s->flags |= LPF_MULTI;
+			fl |= LPF_MULTI;
 		} else if (fl & LPF_LINEOK) {
 			if ((fl & LPF_TLS) && (fl & LPF_GREETED) &&
 			    s->acc == 220 && s->st != S_LONG)
-				s->flags |= LPF_ACCEPT;
-			s->flags &= ~LPF_MULTI;
-			s->flags |= LPF_GREETED;
+				fl |= LPF_ACCEPT;
+			fl &= ~LPF_MULTI;
+			fl |= LPF_GREETED;
 		}
 	} else if (s->st == S_LONG) {
-		s->flags &= ~LPF_ACCEPT;	/* no event from it */
+		fl &= ~LPF_ACCEPT;	/* no event from it */
 	}
-	fl = s->flags;
+	s->flags = fl & ~LPF_LINE;
 	s->st = S_BOL;
 	s->col = 0;
 	s->tok = 0;
 	s->lit = LIT_NONE;
 	s->kwm = 0;
-	s->flags &= ~LPF_LINE;
 	s->off = pos + 1;
+	if (!(fl & (LPF_ACCEPT | LPF_PREAUTH)) && cmd != LP_CMD_AUTH &&
+	    cmd != LP_CMD_DATA)
+		return;
 	if ((fl & LPF_ACCEPT) && !lp_client(s)) {
 		lp_emit(s, o, LP_EV_TLS_ACCEPTED, start, pos + 1 - start,
 			LP_CMD_NONE, 0, 0, 0);
@@ -736,7 +764,8 @@ static inline bool lp_lit_state(u8 st)
 }
 
 /* One byte; returns false if it was not consumed (the parser stopped). */
-static bool lp_byte(struct lp_state *s, const struct lp_out *o, u8 c)
+static noinline bool lp_byte(struct lp_state *s, const struct lp_out *o,
+			     u8 c)
 {
 	u32 pos = s->off, t;
 	unsigned int max;
@@ -790,6 +819,487 @@ static bool lp_byte(struct lp_state *s, const struct lp_out *o, u8 c)
 	return true;
 }
 
+/* ---- Block layer ---- */
+
+#define LP_ONES		0x0101010101010101ULL
+#define LP_HIGHS	0x8080808080808080ULL
+#define LP_REP(c)	(LP_ONES * (u8)(c))
+
+/* Eight bytes at any alignment; p[0] in the low byte on every CPU. */
+static __always_inline u64 lp_load(const u8 *p)
+{
+	u64 w;
+
+	__builtin_memcpy(&w, p, sizeof(w));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/* The high bit of each byte of x that is zero (exact: no carry between bytes) */
+static __always_inline u64 lp_zero(u64 x)
+{
+	return ~(((x & ~LP_HIGHS) + ~LP_HIGHS) | x) & LP_HIGHS;
+}
+
+/*
+ * The bytes of w where a run stops, as high bits: bytes below lim (0x20:
+ * control bytes, TAB, CR, LF; 0x21: and SP), the bytes whose low seven
+ * bits are 0x7b-0x7f ('{', '|', '}', '~', DEL and 0xfb-0xff: '{' may open a
+ * literal, DEL is a control byte, the others are inert: lp_inert()), and
+ * the bytes a, b, c (0 for none: NUL is below lim anyway). Exact per byte.
+ */
+static __always_inline u64 lp_stops(u64 w, u8 lim, u8 a, u8 b, u8 c)
+{
+	u64 low = w & ~LP_HIGHS;
+	u64 m = (~((low + LP_REP(0x80 - lim)) | w) |
+		 (low + LP_REP(0x80 - 0x7b))) & LP_HIGHS;
+
+	if (a)
+		m |= lp_zero(w ^ LP_REP(a));
+	if (b)
+		m |= lp_zero(w ^ LP_REP(b));
+	if (c)
+		m |= lp_zero(w ^ LP_REP(c));
+	return m;
+}
+
+/*
+ * Index of the first byte of a nonzero lp_stops() mask: the bits below its
+ * lowest one, shifted to whole bytes of 0xff, counted by a multiplication
+ * (no __builtin_ctzll(): it may need a libgcc helper the kernel lacks).
+ */
+static __always_inline unsigned int lp_first(u64 m)
+{
+	return (((((m - 1) & ~m) >> 7) & LP_ONES) * LP_ONES) >> 56;
+}
+
+/* A stop byte that no state looks at: '|', '}', '~', 0xfb-0xff. */
+static inline bool lp_inert(u8 c)
+{
+	return c >= 0x7b && c != '{' && c != 0x7f;
+}
+
+/*
+ * Index of the first stop byte (lp_stops()) in p[0, n) that is not inert,
+ * or n: eight bytes at a time, then byte by byte.
+ */
+static __always_inline size_t lp_scan(const u8 *p, size_t n, u8 lim, u8 a,
+				      u8 b, u8 c)
+{
+	size_t i = 0;
+	u64 m;
+
+	for (;;) {
+		for (; i + 8 <= n; i += 8) {
+			m = lp_stops(lp_load(p + i), lim, a, b, c);
+			if (m) {
+				i += lp_first(m);
+				goto found;
+			}
+		}
+		for (; i < n; i++)
+			if (p[i] < lim || (p[i] & 0x7f) >= 0x7b ||
+			    (a && p[i] == a) || (b && p[i] == b) ||
+			    (c && p[i] == c))
+				goto found;
+		return n;
+found:
+		if (!lp_inert(p[i]))
+			return i;
+		i++;
+	}
+}
+
+/* lp_scan() for the runs of the states (out of line: one copy each) */
+static noinline size_t lp_scan_text(const u8 *p, size_t n)
+{
+	return lp_scan(p, n, 0x20, 0, 0, 0);
+}
+
+static noinline size_t lp_scan_word(const u8 *p, size_t n)
+{
+	return lp_scan(p, n, 0x21, 0, 0, 0);
+}
+
+static noinline size_t lp_scan_st(u8 st, const u8 *p, size_t n)
+{
+	switch (st) {
+	case S_CAPS_BR:
+	case S_CODEWORD:
+		return lp_scan(p, n, 0x21, ']', 0, 0);
+	case S_ACAP:
+		return lp_scan(p, n, 0x20, '(', 0, 0);
+	case S_AVAL:
+		return lp_scan(p, n, 0x20, '(', ')', '"');
+	case S_ANAME:
+		return lp_scan(p, n, 0x21, '(', ')', '"');
+	default:	/* S_AQUOTE */
+		return lp_scan(p, n, 0x20, '"', '\\', 0);
+	}
+}
+
+/*
+ * A byte with no effect on the garbage count, the line length or the
+ * literal detector: the state's byte handler, as lp_byte() would call it.
+ * Callers make sure that lit is LIT_NONE, c is no control byte (TAB, CR and
+ * LF are fine) and no '{', the line has room for c (or c is LF), the
+ * garbage is within its limit and the state is not a client's line start
+ * after STARTTLS.
+ */
+static void lp_light(struct lp_state *s, const struct lp_out *o, u8 c)
+{
+	u32 pos = s->off;
+
+	lp_dispatch(s, o, pos, c);
+	if (c == '\n') {
+		lp_eol(s, o, pos);
+		return;
+	}
+	s->col++;
+	s->off = pos + 1;
+	/* a malformed SMTP reply line counts as garbage */
+	if (s->garbage > LP_MAX_GARBAGE && !(s->flags & LPF_DONE))
+		lp_finish(s, o, LP_DONE_GARBAGE);
+}
+
+/*
+ * Can c be the first byte of a keyword that lp_kw_end() flags, or of a
+ * literal marker: 'S', 'A', 'X' (either case), '*', '{'? Bit (c - 0x40).
+ */
+#define LP_KW_FIRST	(1ULL << ('A' - 0x40) | 1ULL << ('S' - 0x40) | \
+			 1ULL << ('X' - 0x40) | 1ULL << ('a' - 0x40) | \
+			 1ULL << ('s' - 0x40) | 1ULL << ('x' - 0x40) | \
+			 1ULL << ('{' - 0x40))
+
+static inline bool lp_kw_first(u8 c)
+{
+	unsigned int b = c - 0x40u;
+
+	return b < 64 ? (LP_KW_FIRST >> b) & 1 : c == '*';
+}
+
+/* lp_kw_byte() over t[0, k): only while a matcher can still change. */
+static inline void lp_kw_bulk(struct lp_state *s, const u8 *t, size_t k)
+{
+	size_t j;
+
+	if (!s->tok && !lp_kw_first(t[0])) {
+		/* every matcher fails on the first byte */
+		s->kwm &= KM_BRACE;
+		s->tok = k;
+		return;
+	}
+	for (j = 0; j < k && (s->kwm & ~KM_BRACE); j++)
+		lp_kw_byte(s, t[j]);
+	s->tok += k - j;
+}
+
+/* lp_word_byte() over t[0, k). */
+static void lp_word_bulk(struct lp_state *s, const struct lp_word *tbl,
+			 unsigned int n, const u8 *t, size_t k)
+{
+	unsigned int i, pos = s->tok;
+	u8 m = s->match;
+	size_t j;
+
+	for (i = 0; i < n; i++) {
+		if (!(m & (1u << i)))
+			continue;
+		if (pos + k > tbl[i].len) {
+			m &= ~(1u << i);
+			continue;
+		}
+		for (j = 0; j < k; j++)
+			if (lp_upper(t[j]) != tbl[i].s[pos + j])
+				break;
+		if (j < k)
+			m &= ~(1u << i);
+	}
+	s->match = m;
+	s->tok = pos + k;
+}
+
+/*
+ * SMTP server, line start: "ddd-" or "ddd " in one step (S_BOL to S_SEP,
+ * without the line length and offset, which the caller counts).
+ */
+static __always_inline bool lp_smtp_code(struct lp_state *s, const u8 *p)
+{
+	u32 w = p[0] | p[1] << 8 | p[2] << 16 | (u32)p[3] << 24;
+	u32 d = w & 0xffffff;
+
+	/* three digits: 0x3n each, n <= 9; then '-' or ' ' */
+	if ((d & 0xf0f0f0) != 0x303030 ||
+	    ((d + 0x060606) & 0xf0f0f0) != 0x303030 ||
+	    ((w >> 24) != '-' && (w >> 24) != ' '))
+		return false;
+	s->acc = (d & 0xf) * 100 + ((d >> 8) & 0xf) * 10 + (d >> 16 & 0xf);
+	s->flags |= (w >> 24) == ' ' ? LPF_LINEOK | LPF_LAST : LPF_LINEOK;
+	s->tok = 3;
+	s->st = S_SKIP;
+	if (s->acc == 250 && (s->flags & LPF_MULTI)) {
+		lp_kw_start(s);
+		s->st = S_KW;
+	}
+	return true;
+}
+
+/* The parser stopped, or was told to stop by a callback. */
+static inline bool lp_halt(const struct lp_state *s)
+{
+	return s->flags & (LPF_DONE | LPF_STOP_AUTH);
+}
+
+/*
+ * The block layer: consume what it can of p[0, n) (n within the budget),
+ * with the events and the state of the byte machine. Returns the bytes
+ * consumed; it stops early when the parser stops (or is told to stop by a
+ * callback: LPF_STOP_AUTH) and before a byte it leaves to lp_byte().
+ *
+ * The offset and the line length are counted from i (s->off is off0 + i,
+ * s->col is i - ls, modulo 2^n) and stored before each call that reads
+ * them and on return. end is where the line would become over-long (or n):
+ * below it, every byte has room. At each label, i < end and c is p[i].
+ */
+static noinline size_t lp_run(struct lp_state *s, const struct lp_out *o,
+			      const u8 *p, size_t n)
+{
+	const u32 off0 = s->off;
+	const size_t last = (lp_proto_of(s) == LP_SMTP ? LP_MAX_LINE_SMTP :
+			     LP_MAX_LINE_IMAP) - 1;
+	size_t i = 0, k, end, ls;
+	u32 h;
+	u8 c;
+
+	if (s->lit != LIT_NONE || s->garbage > LP_MAX_GARBAGE || lp_halt(s))
+		return 0;
+	ls = 0 - (size_t)s->col;
+	end = n;
+	if (s->st != S_LONG && n - ls > last)
+		end = ls + last;
+next:
+	if (i >= end)
+		goto out;
+	c = p[i];
+	switch (s->st) {
+	case S_BOL:
+		goto bol;
+	case S_SKIP:
+	case S_LONG:
+	case S_ARGS:
+		goto skip;
+	case S_KW:
+	case S_VALS:
+	case S_CAPS:
+	case S_CAPS_BR:
+		goto kw;
+	case S_ACAP:
+	case S_AVAL:
+		/* bytes the state ignores, but parentheses and quotes */
+		if (c == '\n')
+			goto eol;
+		i += lp_scan_st(s->st, p + i, end - i);
+		if (i == end)
+			goto out;
+		c = p[i];
+		if (c == '\n')
+			goto eol;
+		if (c == '\r' || c == '\t') {
+			i++;
+			goto next;
+		}
+		if (c == '(' || c == ')' || c == '"')
+			goto one;
+		goto ctl;
+	case S_ANAME:
+	case S_AQUOTE:
+		k = lp_scan_st(s->st, p + i, end - i);
+		if (k) {
+			lp_kw_bulk(s, p + i, k);
+			i += k;
+			if (i == end)
+				goto out;
+			c = p[i];
+		}
+		goto one;
+	case S_WORD:
+	case S_CODEWORD:
+	case S_VERB:
+		/* a response word or a verb */
+		if (s->st == S_CODEWORD)
+			k = lp_scan_st(S_CODEWORD, p + i, end - i);
+		else
+			k = lp_scan_word(p + i, end - i);
+		if (k) {
+			if (s->st == S_VERB) {
+				unsigned int nv;
+				const struct lp_word *tbl = lp_verbs(s, &nv);
+
+				lp_word_bulk(s, tbl, nv, p + i, k);
+			} else {
+				lp_word_bulk(s, lp_resp_words,
+					     LP_NWORDS(lp_resp_words), p + i, k);
+			}
+			i += k;
+			if (i == end)
+				goto out;
+			c = p[i];
+		}
+		goto one;
+	case S_TAG:
+		/* a tag: its hash, up to a separator */
+		h = s->acc;
+		for (; i < end; i++) {
+			c = p[i];
+			if (lp_sep(c))
+				break;
+			h = lp_fnv(h, c);
+			if (lp_ctl(c) && ++s->garbage > LP_MAX_GARBAGE) {
+				s->acc = h;
+				s->off = off0 + ++i;
+				lp_finish(s, o, LP_DONE_GARBAGE);
+				goto out;
+			}
+		}
+		s->acc = h;
+		if (i == end)
+			goto out;
+		goto one;
+	default:
+		goto one;
+	}
+
+skip:
+	/* S_SKIP, S_LONG, S_ARGS: bytes the state ignores (but for garbage) */
+	if (c != '\r' && c != '\n') {
+		i += lp_scan_text(p + i, end - i);
+		if (i == end)
+			goto out;
+		c = p[i];
+	}
+	if (c == '\r') {
+		if (++i == end)
+			goto out;
+		c = p[i];
+		if (c != '\n')
+			goto skip;
+	}
+	if (c == '\n')
+		goto eol;
+	if (c == '\t') {
+		if (++i == end)
+			goto out;
+		c = p[i];
+		goto skip;
+	}
+ctl:
+	if (!lp_ctl(c))
+		goto out;	/* '{' */
+	i++;
+	if (++s->garbage > LP_MAX_GARBAGE) {
+		s->off = off0 + i;
+		lp_finish(s, o, LP_DONE_GARBAGE);
+		goto out;
+	}
+	goto next;
+
+eol:
+	/* the LF, in a state that has nothing to do with it */
+	s->col = i - ls;
+	lp_eol(s, o, off0 + i);
+	ls = ++i;
+	if (lp_halt(s))
+		goto out;
+	end = n - i > last ? i + last : n;
+	if (i == end)
+		goto out;
+	c = p[i];
+	goto bol;	/* the next line starts */
+
+bol:
+	if (lp_client(s)) {
+		if ((s->flags & LPF_TLS) && i == ls)
+			goto out;	/* a TLS record? lp_byte() checks */
+		if (lp_sep(c) || lp_ctl(c))
+			goto one;
+		/* what lp_client_byte() does before c */
+		if (lp_proto_of(s) == LP_SMTP) {
+			s->tag = 0;
+			lp_verb_start(s);
+		} else {
+			s->acc = LP_FNV_INIT;
+			s->st = S_TAG;
+		}
+		goto next;
+	}
+	if (lp_proto_of(s) == LP_SMTP) {
+		if (end - i < 4 || !lp_smtp_code(s, p + i))
+			goto one;
+		i += 4;
+		if (i == end)
+			goto out;
+		c = p[i];
+		if (s->st == S_SKIP)
+			goto skip;
+		goto kw;
+	}
+	if (lp_sep(c) || lp_ctl(c) || c == '*' || c == '+')
+		goto one;
+	/* a tag: what lp_imap_server() does before c */
+	s->acc = LP_FNV_INIT;
+	s->st = S_TAG;
+	goto next;
+
+kw:
+	/* S_KW, S_VALS, S_CAPS, S_CAPS_BR: a keyword up to its delimiter */
+	if (s->st == S_CAPS_BR)
+		k = lp_scan_st(S_CAPS_BR, p + i, end - i);
+	else
+		k = lp_scan_word(p + i, end - i);
+	if (k) {
+		lp_kw_bulk(s, p + i, k);
+		i += k;
+		if (i == end)
+			goto out;
+		c = p[i];
+	}
+	if (!lp_sep(c) && !(c == ']' && s->st == S_CAPS_BR))
+		goto one;
+	/* the delimiter, as lp_byte() would take it */
+	lp_kw_delim(s, o, off0 + i, c);
+	if (c == '\n')
+		goto eol;
+	i++;
+	if (lp_halt(s) || i == end)
+		goto out;
+	c = p[i];
+	if (s->st == S_SKIP)
+		goto skip;
+	goto kw;
+
+one:
+	/* the byte after a run, or a state's single byte */
+	if (lp_ctl(c) || c == '{')
+		goto out;
+	s->off = off0 + i;
+	s->col = i - ls;
+	lp_light(s, o, c);
+	i++;
+	if (lp_halt(s) || s->garbage > LP_MAX_GARBAGE)
+		goto out;
+	if (c == '\n') {
+		ls = i;
+		end = n - i > last ? i + last : n;
+	}
+	goto next;
+out:
+	s->off = off0 + i;
+	s->col = i - ls;
+	return i;
+}
+
 void lp_init(struct lp_state *st, enum lp_proto proto, enum lp_dir dir)
 {
 	*st = (struct lp_state){ 0 };
@@ -811,12 +1321,12 @@ size_t lp_feed(struct lp_state *st, const u8 *data, size_t len,
 		}
 		if (i == len)
 			return i;
+		n = len - i;
+		if (n > LP_BUDGET - st->off)
+			n = LP_BUDGET - st->off;
 		if (st->flags & LPF_INLIT) {
-			n = len - i;
 			if (n > st->acc)
 				n = st->acc;
-			if (n > LP_BUDGET - st->off)
-				n = LP_BUDGET - st->off;
 			st->acc -= n;
 			st->off += n;
 			i += n;
@@ -824,6 +1334,14 @@ size_t lp_feed(struct lp_state *st, const u8 *data, size_t len,
 				st->flags &= ~LPF_INLIT;
 			continue;
 		}
+		n = lp_run(st, &o, data + i, n);
+		i += n;
+		if (st->flags & LPF_DONE)
+			return i;
+		if ((st->flags & LPF_STOP_AUTH) || i == len ||
+		    st->off >= LP_BUDGET)
+			continue;
+		/* a byte the block layer leaves to the byte machine */
 		if (!lp_byte(st, &o, data[i]))
 			return i;
 		i++;
