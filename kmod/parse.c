@@ -99,21 +99,26 @@ struct lp_out {
 	void *ctx;
 };
 
+/* Little-endian u32 of four bytes (a word's first four letters). */
+#define LP_LE32(a, b, c, d)	((u32)(a) | (u32)(b) << 8 | (u32)(c) << 16 | \
+				 (u32)(d) << 24)
+
 struct lp_word {
 	const char *s;
 	u8 len;
 	u8 val;
+	u32 lc4;	/* the first four letters in lower case, if len >= 4 */
 };
 
 /* Response words of the IMAP/ACAP server; bit i of match is entry i. */
 enum { W_CAPABILITY, W_OK, W_NO, W_BAD, W_PREAUTH, W_ACAP };
 static const struct lp_word lp_resp_words[] = {
-	{ "CAPABILITY", 10, W_CAPABILITY },
-	{ "OK", 2, W_OK },
-	{ "NO", 2, W_NO },
-	{ "BAD", 3, W_BAD },
-	{ "PREAUTH", 7, W_PREAUTH },
-	{ "ACAP", 4, W_ACAP },
+	{ "CAPABILITY", 10, W_CAPABILITY, LP_LE32('c', 'a', 'p', 'a') },
+	{ "OK", 2, W_OK, 0 },
+	{ "NO", 2, W_NO, 0 },
+	{ "BAD", 3, W_BAD, 0 },
+	{ "PREAUTH", 7, W_PREAUTH, LP_LE32('p', 'r', 'e', 'a') },
+	{ "ACAP", 4, W_ACAP, LP_LE32('a', 'c', 'a', 'p') },
 };
 
 #define WM(w)		(1u << (w))
@@ -122,24 +127,24 @@ static const struct lp_word lp_resp_words[] = {
 #define WM_ACAP_UNTAG	WM(W_ACAP)
 
 static const struct lp_word lp_smtp_verbs[] = {
-	{ "STARTTLS", 8, LP_CMD_STARTTLS },
-	{ "AUTH", 4, LP_CMD_AUTH },
-	{ "EHLO", 4, LP_CMD_EHLO },
-	{ "HELO", 4, LP_CMD_HELO },
-	{ "DATA", 4, LP_CMD_DATA },
-	{ "BDAT", 4, LP_CMD_DATA },
+	{ "STARTTLS", 8, LP_CMD_STARTTLS, LP_LE32('s', 't', 'a', 'r') },
+	{ "AUTH", 4, LP_CMD_AUTH, LP_LE32('a', 'u', 't', 'h') },
+	{ "EHLO", 4, LP_CMD_EHLO, LP_LE32('e', 'h', 'l', 'o') },
+	{ "HELO", 4, LP_CMD_HELO, LP_LE32('h', 'e', 'l', 'o') },
+	{ "DATA", 4, LP_CMD_DATA, LP_LE32('d', 'a', 't', 'a') },
+	{ "BDAT", 4, LP_CMD_DATA, LP_LE32('b', 'd', 'a', 't') },
 };
 
 static const struct lp_word lp_imap_verbs[] = {
-	{ "STARTTLS", 8, LP_CMD_STARTTLS },
-	{ "AUTHENTICATE", 12, LP_CMD_AUTH },
-	{ "LOGIN", 5, LP_CMD_AUTH },
-	{ "CAPABILITY", 10, LP_CMD_CAPABILITY },
+	{ "STARTTLS", 8, LP_CMD_STARTTLS, LP_LE32('s', 't', 'a', 'r') },
+	{ "AUTHENTICATE", 12, LP_CMD_AUTH, LP_LE32('a', 'u', 't', 'h') },
+	{ "LOGIN", 5, LP_CMD_AUTH, LP_LE32('l', 'o', 'g', 'i') },
+	{ "CAPABILITY", 10, LP_CMD_CAPABILITY, LP_LE32('c', 'a', 'p', 'a') },
 };
 
 static const struct lp_word lp_acap_verbs[] = {
-	{ "STARTTLS", 8, LP_CMD_STARTTLS },
-	{ "AUTHENTICATE", 12, LP_CMD_AUTH },
+	{ "STARTTLS", 8, LP_CMD_STARTTLS, LP_LE32('s', 't', 'a', 'r') },
+	{ "AUTHENTICATE", 12, LP_CMD_AUTH, LP_LE32('a', 'u', 't', 'h') },
 };
 
 #define LP_NWORDS(t)	(sizeof(t) / sizeof((t)[0]))
@@ -661,7 +666,8 @@ static void lp_client_byte(struct lp_state *s, const struct lp_out *o,
 	}
 }
 
-static void lp_eol(struct lp_state *s, const struct lp_out *o, u32 pos)
+static __always_inline void lp_eol(struct lp_state *s,
+				   const struct lp_out *o, u32 pos)
 {
 	u32 start = pos - s->col;
 	u16 fl = s->flags;
@@ -866,13 +872,18 @@ static __always_inline u64 lp_stops(u64 w, u8 lim, u8 a, u8 b, u8 c)
 }
 
 /*
- * Index of the first byte of a nonzero lp_stops() mask: the bits below its
- * lowest one, shifted to whole bytes of 0xff, counted by a multiplication
- * (no __builtin_ctzll(): it may need a libgcc helper the kernel lacks).
+ * Index of the first byte of a nonzero lp_stops() mask. Where long has 64
+ * bits, __builtin_ctzl() (an instruction, or lib/clz_ctz.c's 64-bit
+ * __ctzdi2); elsewhere the bits below the lowest one, shifted to whole
+ * bytes of 0xff, counted by a multiplication (no libgcc helper needed).
  */
 static __always_inline unsigned int lp_first(u64 m)
 {
+#if __SIZEOF_LONG__ == 8
+	return __builtin_ctzl(m) >> 3;
+#else
 	return (((((m - 1) & ~m) >> 7) & LP_ONES) * LP_ONES) >> 56;
+#endif
 }
 
 /* A stop byte that no state looks at: '|', '}', '~', 0xfb-0xff. */
@@ -923,12 +934,17 @@ static noinline size_t lp_scan_word(const u8 *p, size_t n)
 	return lp_scan(p, n, 0x21, 0, 0, 0);
 }
 
+static noinline size_t lp_scan_br(const u8 *p, size_t n)
+{
+	return lp_scan(p, n, 0x21, ']', 0, 0);
+}
+
 static noinline size_t lp_scan_st(u8 st, const u8 *p, size_t n)
 {
 	switch (st) {
 	case S_CAPS_BR:
 	case S_CODEWORD:
-		return lp_scan(p, n, 0x21, ']', 0, 0);
+		return lp_scan_br(p, n);
 	case S_ACAP:
 		return lp_scan(p, n, 0x20, '(', 0, 0);
 	case S_AVAL:
@@ -980,20 +996,91 @@ static inline bool lp_kw_first(u8 c)
 	return b < 64 ? (LP_KW_FIRST >> b) & 1 : c == '*';
 }
 
-/* lp_kw_byte() over t[0, k): only while a matcher can still change. */
-static inline void lp_kw_bulk(struct lp_state *s, const u8 *t, size_t k)
+/* Are t[0, n) the first n letters of w (upper case), in any case? */
+static inline bool lp_iprefix(const u8 *t, size_t n, const char *w)
 {
 	size_t j;
 
-	if (!s->tok && !lp_kw_first(t[0])) {
-		/* every matcher fails on the first byte */
-		s->kwm &= KM_BRACE;
-		s->tok = k;
-		return;
+	for (j = 0; j < n; j++)
+		if (lp_upper(t[j]) != (u8)w[j])
+			return false;
+	return true;
+}
+
+/*
+ * lp_kw_byte() over t[0, k). From lp_kw_start(), a keyword that starts with
+ * 'S' or 'A' gets its matchers at once (STARTTLS and SASL: t is a prefix of
+ * the word; AUTH: "AUTH" or "AUTH=..." so far), and one that starts with
+ * none of the bytes a matcher looks for first ('S', 'A', 'X', 'x', '*',
+ * '{') has none; otherwise lp_kw_byte() runs while a matcher can change.
+ */
+static void lp_kw_bulk(struct lp_state *s, const u8 *t, size_t k)
+{
+	size_t j;
+	u8 u;
+
+	if (!s->tok && s->kwm == KM_INIT) {
+		u = lp_upper(t[0]);
+		if (u == 'S' || u == 'A') {
+			u = 0;
+			if (k <= 8 && lp_iprefix(t, k, "STARTTLS"))
+				u |= KM_STARTTLS;
+			if (k <= 4 && lp_iprefix(t, k, "SASL"))
+				u |= KM_SASL;
+			if (lp_iprefix(t, k < 4 ? k : 4, "AUTH") &&
+			    (k <= 4 || t[4] == '='))
+				u |= KM_AUTH;
+			s->kwm = u;
+			s->tok = k;
+			return;
+		}
+		if (u != 'X' && t[0] != '*' && t[0] != '{') {
+			s->kwm = 0;
+			s->tok = k;
+			return;
+		}
 	}
 	for (j = 0; j < k && (s->kwm & ~KM_BRACE); j++)
 		lp_kw_byte(s, t[j]);
 	s->tok += k - j;
+}
+
+static __always_inline u32 lp_load32(const u8 *p)
+{
+	return LP_LE32(p[0], p[1], p[2], p[3]);
+}
+
+/*
+ * lp_kw_bulk() over a whole keyword t[0, k) from lp_kw_start(), for
+ * lp_kw_end() only: the matchers that flag it (STARTTLS, SASL: the whole
+ * word; AUTH: "AUTH" or "AUTH=..."), not those of the words it begins. ORing
+ * 0x20 into a byte gives a lower-case letter only from that letter in
+ * either case.
+ */
+static void lp_kw_whole(struct lp_state *s, const u8 *t, size_t k)
+{
+	u32 w;
+	u8 m = 0;
+
+	s->tok = k;
+	if (k >= 4) {
+		w = lp_load32(t) | 0x20202020;
+		if (w == LP_LE32('a', 'u', 't', 'h') && (k == 4 || t[4] == '='))
+			m = KM_AUTH;
+		else if (k == 4 && w == LP_LE32('s', 'a', 's', 'l'))
+			m = KM_SASL;
+		else if (k == 8 && w == LP_LE32('s', 't', 'a', 'r') &&
+			 (lp_load32(t + 4) | 0x20202020) ==
+			 LP_LE32('t', 't', 'l', 's'))
+			m = KM_STARTTLS;
+	}
+	s->kwm = m;
+	if (t[0] == 'X' || t[0] == 'x' || t[0] == '*' || t[0] == '{') {
+		/* the masks (and the literal marker): byte by byte */
+		s->kwm = KM_INIT;
+		s->tok = 0;
+		lp_kw_bulk(s, t, k);
+	}
 }
 
 /* lp_word_byte() over t[0, k). */
@@ -1019,6 +1106,27 @@ static void lp_word_bulk(struct lp_state *s, const struct lp_word *tbl,
 	}
 	s->match = m;
 	s->tok = pos + k;
+}
+
+/*
+ * lp_word_bulk() over a whole word t[0, k) from lp_word_start() (tok 0),
+ * for lp_word_end() only: the entries equal to the word, not those it
+ * begins (they are no longer wanted once the word has ended).
+ */
+static void lp_word_whole(struct lp_state *s, const struct lp_word *tbl,
+			  unsigned int n, const u8 *t, size_t k)
+{
+	u32 w = k >= 4 ? lp_load32(t) | 0x20202020 : 0;
+	unsigned int i;
+	u8 m = 0;
+
+	for (i = 0; i < n; i++)
+		if ((s->match & (1u << i)) && tbl[i].len == k &&
+		    (k < 4 ? lp_iprefix(t, k, tbl[i].s) :
+		     w == tbl[i].lc4 && lp_iprefix(t + 4, k - 4, tbl[i].s + 4)))
+			m |= 1u << i;
+	s->match = m;
+	s->tok = k;
 }
 
 /*
@@ -1058,31 +1166,36 @@ static inline bool lp_halt(const struct lp_state *s)
  * consumed; it stops early when the parser stops (or is told to stop by a
  * callback: LPF_STOP_AUTH) and before a byte it leaves to lp_byte().
  *
- * The offset and the line length are counted from i (s->off is off0 + i,
- * s->col is i - ls, modulo 2^n) and stored before each call that reads
- * them and on return. end is where the line would become over-long (or n):
- * below it, every byte has room. At each label, i < end and c is p[i].
+ * q is the next byte; s->off and s->col are counted from it (the stream
+ * offset of p[0] is off0, that of the line's first byte lso) and stored
+ * before each call that reads them and on return. e is where the line
+ * would become over-long (or the end): every byte before it has room. At
+ * each label, q < e and c is *q.
  */
 static noinline size_t lp_run(struct lp_state *s, const struct lp_out *o,
 			      const u8 *p, size_t n)
 {
+	const u8 *const pe = p + n;
 	const u32 off0 = s->off;
 	const size_t last = (lp_proto_of(s) == LP_SMTP ? LP_MAX_LINE_SMTP :
 			     LP_MAX_LINE_IMAP) - 1;
-	size_t i = 0, k, end, ls;
-	u32 h;
-	u8 c;
+	const struct lp_word *tbl;
+	const u8 *q = p, *e;
+	unsigned int nw;
+	size_t k;
+	u32 h, lso;
+	u8 c, br;
 
 	if (s->lit != LIT_NONE || s->garbage > LP_MAX_GARBAGE || lp_halt(s))
 		return 0;
-	ls = 0 - (size_t)s->col;
-	end = n;
-	if (s->st != S_LONG && n - ls > last)
-		end = ls + last;
+	lso = off0 - s->col;
+	e = pe;
+	if (s->st != S_LONG && n > last - s->col)
+		e = p + (last - s->col);
 next:
-	if (i >= end)
+	if (q >= e)
 		goto out;
-	c = p[i];
+	c = *q;
 	switch (s->st) {
 	case S_BOL:
 		goto bol;
@@ -1100,14 +1213,14 @@ next:
 		/* bytes the state ignores, but parentheses and quotes */
 		if (c == '\n')
 			goto eol;
-		i += lp_scan_st(s->st, p + i, end - i);
-		if (i == end)
+		q += lp_scan_st(s->st, q, e - q);
+		if (q == e)
 			goto out;
-		c = p[i];
+		c = *q;
 		if (c == '\n')
 			goto eol;
 		if (c == '\r' || c == '\t') {
-			i++;
+			q++;
 			goto next;
 		}
 		if (c == '(' || c == ')' || c == '"')
@@ -1115,13 +1228,13 @@ next:
 		goto ctl;
 	case S_ANAME:
 	case S_AQUOTE:
-		k = lp_scan_st(s->st, p + i, end - i);
+		k = lp_scan_st(s->st, q, e - q);
 		if (k) {
-			lp_kw_bulk(s, p + i, k);
-			i += k;
-			if (i == end)
+			lp_kw_bulk(s, q, k);
+			q += k;
+			if (q == e)
 				goto out;
-			c = p[i];
+			c = *q;
 		}
 		goto one;
 	case S_WORD:
@@ -1129,44 +1242,81 @@ next:
 	case S_VERB:
 		/* a response word or a verb */
 		if (s->st == S_CODEWORD)
-			k = lp_scan_st(S_CODEWORD, p + i, end - i);
+			k = lp_scan_br(q, e - q);
 		else
-			k = lp_scan_word(p + i, end - i);
-		if (k) {
-			if (s->st == S_VERB) {
-				unsigned int nv;
-				const struct lp_word *tbl = lp_verbs(s, &nv);
-
-				lp_word_bulk(s, tbl, nv, p + i, k);
-			} else {
-				lp_word_bulk(s, lp_resp_words,
-					     LP_NWORDS(lp_resp_words), p + i, k);
-			}
-			i += k;
-			if (i == end)
+			k = lp_scan_word(q, e - q);
+		if (!k)
+			goto one;
+		if (s->st == S_VERB)
+			tbl = lp_verbs(s, &nw);
+		else
+			tbl = lp_resp_words, nw = LP_NWORDS(lp_resp_words);
+		if (q + k == e || s->tok || lp_ctl(q[k]) || q[k] == '{') {
+			/* the word goes on (or a byte for lp_byte() follows) */
+			lp_word_bulk(s, tbl, nw, q, k);
+			q += k;
+			if (q == e)
 				goto out;
-			c = p[i];
+			c = *q;
+			goto one;
 		}
-		goto one;
+		lp_word_whole(s, tbl, nw, q, k);
+		q += k;
+		c = *q;
+		if (s->st == S_CODEWORD)
+			goto one;
+		/* its delimiter, as lp_byte() would take it */
+		s->col = off0 + (u32)(q - p) - lso;
+		if (s->st == S_VERB)
+			lp_verb_byte(s, o, off0 + (u32)(q - p), c);
+		else
+			lp_resp_word(s, c, s->flags & LPF_TAGGED);
+		if (c == '\n')
+			goto eol;
+		q++;
+		if (lp_halt(s) || q == e)
+			goto out;
+		goto next;
 	case S_TAG:
 		/* a tag: its hash, up to a separator */
 		h = s->acc;
-		for (; i < end; i++) {
-			c = p[i];
+		for (; q < e; q++) {
+			c = *q;
 			if (lp_sep(c))
 				break;
 			h = lp_fnv(h, c);
 			if (lp_ctl(c) && ++s->garbage > LP_MAX_GARBAGE) {
 				s->acc = h;
-				s->off = off0 + ++i;
+				s->off = off0 + (u32)(++q - p);
 				lp_finish(s, o, LP_DONE_GARBAGE);
 				goto out;
 			}
 		}
 		s->acc = h;
-		if (i == end)
+		if (q == e)
 			goto out;
-		goto one;
+		/* the separator, as lp_byte() would take it */
+		s->col = off0 + (u32)(q - p) - lso;
+		if (lp_client(s))
+			lp_client_tag(s, o, off0 + (u32)(q - p), c);
+		else
+			lp_server_tag(s, c);
+		if (c == '\n')
+			goto eol;
+		q++;
+		if (lp_halt(s) || q == e)
+			goto out;
+		goto next;
+	case S_STAR:
+		/* IMAP/ACAP server: "* " starts a response word */
+		if (c != ' ')
+			goto one;
+		lp_word_start(s, lp_proto_of(s) == LP_IMAP ? WM_IMAP_UNTAG :
+			      WM_ACAP_UNTAG);
+		s->st = S_WORD;
+		if (++q == e)
+			goto out;
+		goto next;
 	default:
 		goto one;
 	}
@@ -1174,32 +1324,32 @@ next:
 skip:
 	/* S_SKIP, S_LONG, S_ARGS: bytes the state ignores (but for garbage) */
 	if (c != '\r' && c != '\n') {
-		i += lp_scan_text(p + i, end - i);
-		if (i == end)
+		q += lp_scan_text(q, e - q);
+		if (q == e)
 			goto out;
-		c = p[i];
+		c = *q;
 	}
 	if (c == '\r') {
-		if (++i == end)
+		if (++q == e)
 			goto out;
-		c = p[i];
+		c = *q;
 		if (c != '\n')
 			goto skip;
 	}
 	if (c == '\n')
 		goto eol;
 	if (c == '\t') {
-		if (++i == end)
+		if (++q == e)
 			goto out;
-		c = p[i];
+		c = *q;
 		goto skip;
 	}
 ctl:
 	if (!lp_ctl(c))
 		goto out;	/* '{' */
-	i++;
+	q++;
 	if (++s->garbage > LP_MAX_GARBAGE) {
-		s->off = off0 + i;
+		s->off = off0 + (u32)(q - p);
 		lp_finish(s, o, LP_DONE_GARBAGE);
 		goto out;
 	}
@@ -1207,20 +1357,20 @@ ctl:
 
 eol:
 	/* the LF, in a state that has nothing to do with it */
-	s->col = i - ls;
-	lp_eol(s, o, off0 + i);
-	ls = ++i;
-	if (lp_halt(s))
+	h = off0 + (u32)(q - p);
+	s->col = h - lso;
+	lp_eol(s, o, h);
+	lso = h + 1;
+	q++;
+	if (lp_halt(s) || q == pe)
 		goto out;
-	end = n - i > last ? i + last : n;
-	if (i == end)
-		goto out;
-	c = p[i];
+	e = (size_t)(pe - q) > last ? q + last : pe;
+	c = *q;
 	goto bol;	/* the next line starts */
 
 bol:
 	if (lp_client(s)) {
-		if ((s->flags & LPF_TLS) && i == ls)
+		if ((s->flags & LPF_TLS) && off0 + (u32)(q - p) == lso)
 			goto out;	/* a TLS record? lp_byte() checks */
 		if (lp_sep(c) || lp_ctl(c))
 			goto one;
@@ -1235,17 +1385,23 @@ bol:
 		goto next;
 	}
 	if (lp_proto_of(s) == LP_SMTP) {
-		if (end - i < 4 || !lp_smtp_code(s, p + i))
+		if (e - q < 4 || !lp_smtp_code(s, q))
 			goto one;
-		i += 4;
-		if (i == end)
+		q += 4;
+		if (q == e)
 			goto out;
-		c = p[i];
+		c = *q;
 		if (s->st == S_SKIP)
 			goto skip;
 		goto kw;
 	}
-	if (lp_sep(c) || lp_ctl(c) || c == '*' || c == '+')
+	if (c == '*') {
+		s->st = S_STAR;
+		if (++q == e)
+			goto out;
+		goto next;
+	}
+	if (lp_sep(c) || lp_ctl(c) || c == '+')
 		goto one;
 	/* a tag: what lp_imap_server() does before c */
 	s->acc = LP_FNV_INIT;
@@ -1254,27 +1410,62 @@ bol:
 
 kw:
 	/* S_KW, S_VALS, S_CAPS, S_CAPS_BR: a keyword up to its delimiter */
-	if (s->st == S_CAPS_BR)
-		k = lp_scan_st(S_CAPS_BR, p + i, end - i);
-	else
-		k = lp_scan_word(p + i, end - i);
-	if (k) {
-		lp_kw_bulk(s, p + i, k);
-		i += k;
-		if (i == end)
-			goto out;
-		c = p[i];
+	br = s->st == S_CAPS_BR ? ']' : 0;
+	if (s->st != S_KW && !s->tok && s->kwm == KM_INIT) {
+		/*
+		 * A list (capabilities, SASL mechanisms): its keywords up to a
+		 * SP or TAB, reported and restarted (tok 0, kwm KM_INIT) as
+		 * lp_kw_delim() does; at once when no matcher takes their first
+		 * byte. The rest goes on below.
+		 */
+		h = s->st == S_VALS ? LP_KW_VALUE | LP_KW_AUTH : 0;
+		for (;;) {
+			k = lp_scan(q, e - q, 0x21, br, 0, 0);
+			if (q + k == e || (q[k] != ' ' && q[k] != '\t'))
+				break;
+			if (!k) {
+				/* an empty keyword: nothing */
+			} else if (!lp_kw_first(*q)) {
+				lp_emit(s, o, LP_EV_KEYWORD,
+					off0 + (u32)(q - p), k, LP_CMD_NONE, h,
+					0, 0);
+			} else {
+				lp_kw_whole(s, q, k);
+				lp_kw_delim(s, o, off0 + (u32)(q + k - p), q[k]);
+			}
+			q += k + 1;
+			if (lp_halt(s) || q == e)
+				goto out;
+		}
+		c = *q;
 	}
-	if (!lp_sep(c) && !(c == ']' && s->st == S_CAPS_BR))
+	k = lp_scan(q, e - q, 0x21, br, 0, 0);
+	if (k) {
+		c = q + k < e ? q[k] : 0;
+		if (s->tok || s->kwm != KM_INIT ||
+		    (!lp_sep(c) && !(c && c == br))) {
+			lp_kw_bulk(s, q, k);
+		} else if (!lp_kw_first(*q)) {
+			s->kwm = 0;	/* most keywords */
+			s->tok = k;
+		} else {
+			lp_kw_whole(s, q, k);
+		}
+		q += k;
+		if (q == e)
+			goto out;
+		c = *q;
+	}
+	if (!lp_sep(c) && !(c && c == br))
 		goto one;
 	/* the delimiter, as lp_byte() would take it */
-	lp_kw_delim(s, o, off0 + i, c);
+	lp_kw_delim(s, o, off0 + (u32)(q - p), c);
 	if (c == '\n')
 		goto eol;
-	i++;
-	if (lp_halt(s) || i == end)
+	q++;
+	if (lp_halt(s) || q == e)
 		goto out;
-	c = p[i];
+	c = *q;
 	if (s->st == S_SKIP)
 		goto skip;
 	goto kw;
@@ -1283,21 +1474,23 @@ one:
 	/* the byte after a run, or a state's single byte */
 	if (lp_ctl(c) || c == '{')
 		goto out;
-	s->off = off0 + i;
-	s->col = i - ls;
+	h = off0 + (u32)(q - p);
+	s->off = h;
+	s->col = h - lso;
 	lp_light(s, o, c);
-	i++;
+	q++;
 	if (lp_halt(s) || s->garbage > LP_MAX_GARBAGE)
 		goto out;
 	if (c == '\n') {
-		ls = i;
-		end = n - i > last ? i + last : n;
+		lso = h + 1;
+		e = (size_t)(pe - q) > last ? q + last : pe;
 	}
 	goto next;
 out:
-	s->off = off0 + i;
-	s->col = i - ls;
-	return i;
+	h = off0 + (u32)(q - p);
+	s->off = h;
+	s->col = h - lso;
+	return q - p;
 }
 
 void lp_init(struct lp_state *st, enum lp_proto proto, enum lp_dir dir)
