@@ -957,6 +957,27 @@ static noinline size_t lp_scan_st(u8 st, const u8 *p, size_t n)
 }
 
 /*
+ * A token (a word or a keyword: its end is a byte below 0x21 or br) goes on
+ * over control bytes, one garbage point each, as lp_byte() counts them: p[0]
+ * is one. Returns the bytes up to the first stop that is no control byte,
+ * or up to and including the one that passed the garbage limit.
+ */
+static noinline size_t lp_scan_ctl(struct lp_state *s, const u8 *p, size_t n,
+				   u8 br)
+{
+	size_t k = 0;
+
+	do {
+		k++;
+		if (++s->garbage > LP_MAX_GARBAGE)
+			return k;
+		k += br ? lp_scan(p + k, n - k, 0x21, ']', 0, 0) :
+			  lp_scan(p + k, n - k, 0x21, 0, 0, 0);
+	} while (k < n && lp_ctl(p[k]));
+	return k;
+}
+
+/*
  * A byte with no effect on the garbage count, the line length or the
  * literal detector: the state's byte handler, as lp_byte() would call it.
  * Callers make sure that lit is LIT_NONE, c is no control byte (TAB, CR and
@@ -1241,20 +1262,23 @@ next:
 	case S_CODEWORD:
 	case S_VERB:
 		/* a response word or a verb */
-		if (s->st == S_CODEWORD)
-			k = lp_scan_br(q, e - q);
-		else
-			k = lp_scan_word(q, e - q);
+		br = s->st == S_CODEWORD ? ']' : 0;
+		k = br ? lp_scan_br(q, e - q) : lp_scan_word(q, e - q);
+		if (q + k < e && lp_ctl(q[k]))
+			k += lp_scan_ctl(s, q + k, e - q - k, br);
 		if (!k)
 			goto one;
 		if (s->st == S_VERB)
 			tbl = lp_verbs(s, &nw);
 		else
 			tbl = lp_resp_words, nw = LP_NWORDS(lp_resp_words);
-		if (q + k == e || s->tok || lp_ctl(q[k]) || q[k] == '{') {
+		if (q + k == e || s->tok || lp_ctl(q[k]) || q[k] == '{' ||
+		    s->garbage > LP_MAX_GARBAGE) {
 			/* the word goes on (or a byte for lp_byte() follows) */
 			lp_word_bulk(s, tbl, nw, q, k);
 			q += k;
+			if (s->garbage > LP_MAX_GARBAGE)
+				goto over;
 			if (q == e)
 				goto out;
 			c = *q;
@@ -1348,12 +1372,19 @@ ctl:
 	if (!lp_ctl(c))
 		goto out;	/* '{' */
 	q++;
-	if (++s->garbage > LP_MAX_GARBAGE) {
-		s->off = off0 + (u32)(q - p);
-		lp_finish(s, o, LP_DONE_GARBAGE);
-		goto out;
+	if (++s->garbage <= LP_MAX_GARBAGE) {
+		if (q == e)
+			goto out;
+		c = *q;
+		if (s->st == S_SKIP || s->st == S_LONG || s->st == S_ARGS)
+			goto skip;
+		goto next;
 	}
-	goto next;
+over:
+	/* the byte before q passed the garbage limit */
+	s->off = off0 + (u32)(q - p);
+	lp_finish(s, o, LP_DONE_GARBAGE);
+	goto out;
 
 eol:
 	/* the LF, in a state that has nothing to do with it */
@@ -1440,10 +1471,13 @@ kw:
 		c = *q;
 	}
 	k = lp_scan(q, e - q, 0x21, br, 0, 0);
+	if (q + k < e && lp_ctl(q[k]))
+		k += lp_scan_ctl(s, q + k, e - q - k, br);
 	if (k) {
 		c = q + k < e ? q[k] : 0;
 		if (s->tok || s->kwm != KM_INIT ||
-		    (!lp_sep(c) && !(c && c == br))) {
+		    (!lp_sep(c) && !(c && c == br)) ||
+		    s->garbage > LP_MAX_GARBAGE) {
 			lp_kw_bulk(s, q, k);
 		} else if (!lp_kw_first(*q)) {
 			s->kwm = 0;	/* most keywords */
@@ -1452,6 +1486,8 @@ kw:
 			lp_kw_whole(s, q, k);
 		}
 		q += k;
+		if (s->garbage > LP_MAX_GARBAGE)
+			goto over;
 		if (q == e)
 			goto out;
 		c = *q;
