@@ -770,8 +770,7 @@ static inline bool lp_lit_state(u8 st)
 }
 
 /* One byte; returns false if it was not consumed (the parser stopped). */
-static noinline bool lp_byte(struct lp_state *s, const struct lp_out *o,
-			     u8 c)
+static inline bool lp_byte(struct lp_state *s, const struct lp_out *o, u8 c)
 {
 	u32 pos = s->off, t;
 	unsigned int max;
@@ -1249,9 +1248,16 @@ next:
 		goto ctl;
 	case S_ANAME:
 	case S_AQUOTE:
+		/* ACAP: a list's name, a quoted string */
 		k = lp_scan_st(s->st, q, e - q);
 		if (k) {
-			lp_kw_bulk(s, q, k);
+			c = q + k < e ? q[k] : 0;
+			if (!s->tok && s->kwm == KM_INIT &&
+			    (c == '"' || (s->st == S_ANAME && c &&
+					  (lp_sep(c) || c == '(' || c == ')'))))
+				lp_kw_whole(s, q, k);	/* it ends at c */
+			else
+				lp_kw_bulk(s, q, k);
 			q += k;
 			if (q == e)
 				goto out;
@@ -1563,13 +1569,16 @@ size_t lp_feed(struct lp_state *st, const u8 *data, size_t len,
 				st->flags &= ~LPF_INLIT;
 			continue;
 		}
-		n = lp_run(st, &o, data + i, n);
-		i += n;
-		if (st->flags & LPF_DONE)
-			return i;
-		if ((st->flags & LPF_STOP_AUTH) || i == len ||
-		    st->off >= LP_BUDGET)
-			continue;
+		if (n > 1) {
+			/* (one byte: lp_byte() costs less than the setup) */
+			n = lp_run(st, &o, data + i, n);
+			i += n;
+			if (st->flags & LPF_DONE)
+				return i;
+			if ((st->flags & LPF_STOP_AUTH) || i == len ||
+			    st->off >= LP_BUDGET)
+				continue;
+		}
 		/* a byte the block layer leaves to the byte machine */
 		if (!lp_byte(st, &o, data[i]))
 			return i;
