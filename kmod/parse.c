@@ -1204,7 +1204,7 @@ static noinline size_t lp_run(struct lp_state *s, const struct lp_out *o,
 	unsigned int nw;
 	size_t k;
 	u32 h, lso;
-	u8 c, br;
+	u8 c, br, f;
 
 	if (s->lit != LIT_NONE || s->garbage > LP_MAX_GARBAGE || lp_halt(s))
 		return 0;
@@ -1430,7 +1430,24 @@ bol:
 		c = *q;
 		if (s->st == S_SKIP)
 			goto skip;
-		goto kw;
+		/*
+		 * An EHLO keyword line, "250-KEYWORD\r\n": a keyword that no
+		 * matcher takes, then CR LF. What lp_kw_delim() does at the
+		 * CR (report it; S_SKIP), then the LF.
+		 */
+		k = lp_scan(q, e - q, 0x21, 0, 0, 0);
+		if (!k || e - q - k < 2 || q[k] != '\r' || q[k + 1] != '\n' ||
+		    lp_kw_first(c))
+			goto kw;
+		lp_emit(s, o, LP_EV_KEYWORD, off0 + (u32)(q - p), k,
+			LP_CMD_NONE, 0, 0, 0);
+		s->kwm = 0;
+		s->tok = k;
+		s->st = S_SKIP;
+		q += k + 1;
+		if (lp_halt(s))
+			goto out;
+		goto eol;
 	}
 	if (c == '*') {
 		s->st = S_STAR;
@@ -1455,7 +1472,7 @@ kw:
 		 * lp_kw_delim() does; at once when no matcher takes their first
 		 * byte. The rest goes on below.
 		 */
-		h = s->st == S_VALS ? LP_KW_VALUE | LP_KW_AUTH : 0;
+		f = s->st == S_VALS ? LP_KW_VALUE | LP_KW_AUTH : 0;
 		for (;;) {
 			k = lp_scan(q, e - q, 0x21, br, 0, 0);
 			if (q + k == e || (q[k] != ' ' && q[k] != '\t'))
@@ -1464,7 +1481,7 @@ kw:
 				/* an empty keyword: nothing */
 			} else if (!lp_kw_first(*q)) {
 				lp_emit(s, o, LP_EV_KEYWORD,
-					off0 + (u32)(q - p), k, LP_CMD_NONE, h,
+					off0 + (u32)(q - p), k, LP_CMD_NONE, f,
 					0, 0);
 			} else {
 				lp_kw_whole(s, q, k);
