@@ -274,7 +274,7 @@ int main(int argc, char **argv)
 	printf("parse.c: sizeof(struct lp_state) = %zu, %d transcripts (smtp %d, imap %d), acap %d dialogs\n",
 	       sizeof(struct lp_state), n, smtp.n, imap.n, acap.n);
 	if (!o.passes)
-		printf("%d runs of %.2f s thread CPU time each: median [min max]\n",
+		printf("%d runs of at least %.2f s thread CPU time each: median [min max]\n",
 		       o.runs, o.seconds);
 	for (m = 0; m < M_NMODES; m++)
 		for (i = 0; i < (int)(sizeof(jobs) / sizeof(jobs[0])); i++)
