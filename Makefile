@@ -115,19 +115,21 @@ style:
 #   make parser-test     unit tests with ASan+UBSan on the transcripts, then a
 #                        FUZZ_SHORT (30) second libFuzzer run; fails on any error
 #   make fuzz            libFuzzer for FUZZ_TIME seconds (3600), both needing clang
+#   make fuzz-diff       libFuzzer comparing parse.c with the byte-at-a-time
+#                        reference (selftests/parser/ref/) for FUZZ_TIME seconds
 #   make parser-bench    throughput over the transcripts (-O2, no sanitizers)
 PARSER_T := selftests/parser
 PARSER_B := build/parser
-PARSER_DEPS := kmod/parse.c kmod/parse.h
+PARSER_DEPS := kmod/parse.c kmod/parse.h $(PARSER_T)/kcompat.h
 PARSER_CC ?= gcc
 FUZZ_CC ?= clang
-PARSER_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Ikmod
+PARSER_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Ikmod -include $(PARSER_T)/kcompat.h
 PARSER_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_TIME ?= 3600
 FUZZ_SHORT ?= 30
 FUZZ_FLAGS ?= -max_len=12288 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	-dict=$(PARSER_T)/fuzz.dict -artifact_prefix=$(PARSER_B)/
-.PHONY: parser-test parser-bench fuzz
+.PHONY: parser-test parser-bench fuzz fuzz-diff
 $(PARSER_B)/test_parse: $(PARSER_T)/test_parse.c $(PARSER_T)/dlg.h $(PARSER_DEPS)
 	@mkdir -p $(PARSER_B)
 	$(PARSER_CC) $(PARSER_CFLAGS) -O1 $(PARSER_SAN) -o $@ $(PARSER_T)/test_parse.c kmod/parse.c
@@ -135,6 +137,16 @@ $(PARSER_B)/fuzz_parse: $(PARSER_T)/fuzz_parse.c $(PARSER_DEPS)
 	@mkdir -p $(PARSER_B)
 	$(FUZZ_CC) $(PARSER_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ $(PARSER_T)/fuzz_parse.c kmod/parse.c
+# the reference (the byte-at-a-time parser of commit fdbe643), renamed ref_*
+PARSER_REF := -Dlp_init=ref_lp_init -Dlp_feed=ref_lp_feed \
+	-Dlp_note_command=ref_lp_note_command -Dlp_stop=ref_lp_stop \
+	-Dlp_done=ref_lp_done -Dlp_offset=ref_lp_offset -Dlp_state=ref_lp_state
+$(PARSER_B)/fuzz_diff: $(PARSER_T)/fuzz_diff.c $(PARSER_T)/ref/parse.c $(PARSER_T)/ref/parse.h $(PARSER_DEPS)
+	@mkdir -p $(PARSER_B)
+	$(FUZZ_CC) $(PARSER_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=all $(PARSER_REF) -c -o $(PARSER_B)/ref_parse.o $(PARSER_T)/ref/parse.c
+	$(FUZZ_CC) $(PARSER_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $(PARSER_T)/fuzz_diff.c kmod/parse.c $(PARSER_B)/ref_parse.o
 $(PARSER_B)/bench_parse: $(PARSER_T)/bench_parse.c $(PARSER_T)/dlg.h $(PARSER_DEPS)
 	@mkdir -p $(PARSER_B)
 	$(PARSER_CC) $(PARSER_CFLAGS) -O2 -o $@ $(PARSER_T)/bench_parse.c kmod/parse.c
@@ -147,5 +159,9 @@ fuzz: $(PARSER_B)/fuzz_parse
 	@mkdir -p $(PARSER_B)/corpus
 	$(PARSER_B)/fuzz_parse $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TIME) \
 		$(PARSER_B)/corpus $(PARSER_T)/corpus
+fuzz-diff: $(PARSER_B)/fuzz_diff
+	@mkdir -p $(PARSER_B)/corpus-diff
+	$(PARSER_B)/fuzz_diff $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TIME) \
+		$(PARSER_B)/corpus-diff $(PARSER_T)/corpus
 parser-bench: $(PARSER_B)/bench_parse
 	$(PARSER_B)/bench_parse $(PARSER_T)/transcripts

@@ -136,6 +136,7 @@
 typedef __UINT8_TYPE__ u8;
 typedef __UINT16_TYPE__ u16;
 typedef __UINT32_TYPE__ u32;
+typedef __UINT64_TYPE__ u64;
 #endif
 
 #define LP_BUDGET		8192	/* bytes parsed per direction */
