@@ -677,16 +677,18 @@ enum cmp_result { CMP_SAME, CMP_MASKED, CMP_CHANGED, CMP_UNSURE };
 
 /*
  * Compare a leaving server segment (stream offsets [off, end)) with what
- * entered. Bytes that differ only inside advertised keywords are a
- * same-length mask; any other difference (a keyword removed shifts
- * everything after it) is a change. A difference the parser has not
- * reached yet (bytes recorded beyond a gap) cannot be judged yet.
+ * entered. Bytes that differ only inside advertised keywords (or in the
+ * line the parser is still reading) are a same-length mask; any other
+ * difference (a keyword removed shifts everything after it) is a change.
+ * A difference the parser has not reached yet (bytes recorded beyond a
+ * gap) cannot be judged yet.
  */
 static enum cmp_result compare(const struct lemonade_neg *neg,
 			       struct sk_buff *skb, const struct seg *s,
 			       u32 off, u32 end, u32 *first)
 {
-	u32 parsed = lp_offset(&neg->lp[IP_CT_DIR_REPLY]);
+	const struct lp_state *lp = &neg->lp[IP_CT_DIR_REPLY];
+	u32 parsed = lp_offset(lp), line = lp_line_start(lp);
 	enum cmp_result res = CMP_SAME;
 	u32 p, to = min(end, neg->rec_len);
 	u8 buf[128];
@@ -706,7 +708,12 @@ static enum cmp_result compare(const struct lemonade_neg *neg,
 			}
 			if (res == CMP_SAME)
 				*first = p + i;
-			if (!test_bit(p + i, neg->kw))
+			/*
+			 * Outside every keyword is a change, but in the line
+			 * still being read (a segment that ends inside a
+			 * keyword) none is known yet: written back like a mask.
+			 */
+			if (!test_bit(p + i, neg->kw) && p + i < line)
 				return CMP_CHANGED;
 			res = CMP_MASKED;
 		}

@@ -259,6 +259,15 @@ void lp_stop(struct lp_state *st);
  */
 bool lp_done(const struct lp_state *st);
 
+/*
+ * Stream offset of the first byte of the line being read: the keywords of
+ * that line from there to lp_offset() are not reported yet.
+ */
+static inline u32 lp_line_start(const struct lp_state *st)
+{
+	return st->off - st->col;
+}
+
 /* Stream offset of the next byte lp_feed() expects. */
 static inline u32 lp_offset(const struct lp_state *st)
 {

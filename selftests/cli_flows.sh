@@ -20,7 +20,8 @@ keep_conntrack_max
 [ "$OLD_CT_MAX" -lt 65536 ] && sysctl -qw net.netfilter.nf_conntrack_max=65536
 
 topo_up
-serve_start 143 587
+# mail servers (they speak first: the guard follows their negotiations)
+mail_up
 
 # conntrack -R: one entry per line, in conntrack's own syntax. Clients
 # 203.0.113.1-250 (documentation range), each on a range of source ports:
@@ -44,7 +45,9 @@ info "loaded $(wc -l < "$TMPD/ct") entries in $((($(date +%s%N) - start) / 10000
 lemonade_load guard_stall=3600
 hold "$C" live4 $S4 143 1
 hold "$C" live6 $S6 587 1
-ping_flows live4 && ping_flows live6 || fail "the live connections do not work"
+# the greetings arrive: both negotiations are being inspected
+wait_for 30 sh -c "ip netns exec $G lemonctl -j flows | jq -e '[.[] | select(.guard == \"active\" and .inspected > 0)] | length == 2' >/dev/null" ||
+	fail "the live negotiations are not inspected: $(ip netns exec "$G" lemonctl -j flows | jq -c '[.[] | select(.marked)]')"
 
 start=$(date +%s%N)
 ip netns exec "$G" lemonctl -j flows > "$TMPD/flows.json" 2> "$TMPD/flows.err"
