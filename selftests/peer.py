@@ -13,6 +13,9 @@ hold ...           open connections one after another, record their local
                    The client never reads unless it pings.
                    Commands on the FIFO OUT.ctl: ping, drip, err (pending
                    socket errors to OUT.err), send (a NOOP line, OUT.send).
+churn ...          new connections one after another (connect, PING, PONG,
+                   close) for --count or --seconds, optionally with its own
+                   kernel allocations failure-injected (--make-it-fail).
 Every wait is bounded; a process lives at most --lifetime seconds.
 """
 import argparse
@@ -200,12 +203,66 @@ def cmd_hold(args):
         time.sleep(0.2)
 
 
+def cmd_churn(args):
+    """New connections one after another (connect, PING, PONG, close) to
+    ADDR on PORTS in turn, until --count connections, --seconds or the file
+    --stop exists. With --make-it-fail the kernel's fault injection
+    (task-filter) fails allocations made for this process from then on:
+    errors are counted, never fatal. Writes "CHURN <ok> <failed>" to OUT."""
+    fam = socket.AF_INET6 if ":" in args.addr else socket.AF_INET
+    if args.make_it_fail:
+        with open("/proc/self/make-it-fail", "w") as f:
+            f.write("1")
+    ok = failed = i = 0
+    end = time.time() + args.seconds
+    while i < args.count and time.time() < end:
+        if args.stop and os.path.exists(args.stop):
+            break
+        port = args.ports[i % len(args.ports)]
+        i += 1
+        s = None
+        try:
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.settimeout(args.connect_timeout)
+            s.connect((args.addr, port))
+            s.sendall(b"PING\n")
+            if s.recv(5) == b"PONG\n":
+                ok += 1
+            else:
+                failed += 1
+        except Exception:       # MemoryError too, under fault injection
+            failed += 1
+        finally:
+            if s is not None:
+                s.close()
+    if args.make_it_fail:
+        for _ in range(100):
+            try:
+                with open("/proc/self/make-it-fail", "w") as f:
+                    f.write("0")
+                break
+            except OSError:
+                pass
+    with open(args.out, "w") as o:
+        o.write("CHURN %d %d\n" % (ok, failed))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     sv = sub.add_parser("serve")
     sv.add_argument("ports", type=int, nargs="+")
     sv.add_argument("--lifetime", type=int, default=1200)
+    c = sub.add_parser("churn")
+    c.add_argument("--addr", required=True)
+    c.add_argument("--ports", type=lambda s: [int(x) for x in s.split(",")],
+                   required=True)
+    c.add_argument("--count", type=int, default=1000)
+    c.add_argument("--seconds", type=float, default=60)
+    c.add_argument("--stop", default="")
+    c.add_argument("--connect-timeout", type=float, default=5)
+    c.add_argument("--make-it-fail", action="store_true")
+    c.add_argument("--out", required=True)
     h = sub.add_parser("hold")
     h.add_argument("--addr", required=True)
     h.add_argument("--ports", type=lambda s: [int(x) for x in s.split(",")],
@@ -219,7 +276,7 @@ def main():
     h.add_argument("--sig2", default="DRIP", choices=["DRIP", "FLOOD"])
     h.add_argument("--lifetime", type=int, default=1200)
     args = ap.parse_args()
-    {"serve": cmd_serve, "hold": cmd_hold}[args.cmd](args)
+    {"serve": cmd_serve, "hold": cmd_hold, "churn": cmd_churn}[args.cmd](args)
 
 
 if __name__ == "__main__":

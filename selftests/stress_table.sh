@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The conntrack table at its limit for 60 s (stress: LEMONADE_STRESS=1):
+# nf_conntrack_max=256, 230 held flows to listed ports (pinned, above the
+# 90% mark), and for 60 s two churn clients open new connections to a
+# listed (143) and an unlisted (8143) port while the held flows are pinged
+# and the gateway's table size is sampled. The module recycles the
+# longest-idle listed flows: no churn connection fails, the table never
+# exceeds its limit, recycling is counted, and at the end every held
+# connection still carries traffic.
+# timeout: 600
+source "$(dirname "$0")/lib.sh"
+
+if [ "${LEMONADE_STRESS:-0}" != 1 ]; then
+	echo "SKIP: stress test (LEMONADE_STRESS=1: make check-debug, make check-stress)"
+	exit $ksft_skip
+fi
+[ "$STOCK" = 1 ] && { echo "SKIP: the module's own test"; exit $ksft_skip; }
+SECS=${LEMONADE_TABLE_SECONDS:-60}
+MAX=256
+
+keep_conntrack_max
+topo_up
+lemonade_load
+gateway_only
+sysctl -qw net.netfilter.nf_conntrack_max=$MAX
+serve_start 143 587 674 8143
+hold "$C" many $S4 143,587,674 230 --connect-timeout 5
+read -r _ ok failed < "$TMPD/many.ready"
+[ "$ok" -eq 230 ] || fail "$ok of 230 held flows connected, $failed failed"
+r0=$(counter "$G" recycled)
+
+t0=$(date +%s)
+ip netns exec "$C" $PY "$PEER" churn --addr $S4 --ports 143,8143 --count 100000 \
+	--seconds "$SECS" --out "$TMPD/churn4" &
+c4=$!
+ip netns exec "$C" $PY "$PEER" churn --addr $S6 --ports 143,8143 --count 100000 \
+	--seconds "$SECS" --out "$TMPD/churn6" &
+c6=$!
+BG_PIDS+=($c4 $c6)
+samples=0 peak=0 rounds=0
+while [ $(($(date +%s) - t0)) -lt "$SECS" ] && [ $samples -lt 10000 ]; do
+	samples=$((samples + 1))
+	n=$(ip netns exec "$G" conntrack -C)
+	[ "$n" -gt $peak ] && peak=$n
+	if [ $((samples % 10)) -eq 0 ]; then
+		rounds=$((rounds + 1))
+		ping_flows many || fail "held flows: ping round $rounds"
+	fi
+	sleep 0.2
+done
+wait $c4
+wait $c6
+r1=$(counter "$G" recycled)
+info "$(($(date +%s) - t0)) s; churn IPv4: $(cat "$TMPD/churn4"), IPv6: $(cat "$TMPD/churn6"); table peak $peak of $MAX; recycled $((r1 - r0))"
+for c in churn4 churn6; do
+	read -r _ ok bad < "$TMPD/$c"
+	if [ "${ok:-0}" -gt 0 ] && [ "${bad:-1}" -eq 0 ]; then
+		pass "$c: $ok new connections with the table at its limit, none failed"
+	else
+		fail "$c: $(cat "$TMPD/$c")"
+	fi
+done
+[ $peak -le $MAX ] && pass "table peak $peak entries (limit $MAX, $samples samples)" ||
+	fail "table peak $peak above the limit $MAX"
+[ $((r1 - r0)) -gt 0 ] && pass "$((r1 - r0)) flows recycled under pressure" ||
+	fail "no flow recycled"
+ping_flows many && pass "all 230 held connections carry traffic after $SECS s at the limit" ||
+	fail "held connections broken"
+exit $ret
