@@ -174,7 +174,7 @@ label_setup() {
 		;;
 	esac
 }
-labels() { printf '%s\n' 5.10 6.1 6.12 7.2 debug; }
+labels() { printf '%s\n' 5.10 6.1 6.12 7.2; } # debug: make check-debug
 
 # Installed linux-headers-amd64 -> KVER ("" if not installed).
 installed_headers_kver() {
