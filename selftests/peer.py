@@ -13,6 +13,7 @@ hold ...           open connections one after another, record their local
                    The client never reads unless it pings.
                    Commands on the FIFO OUT.ctl: ping, drip, err (pending
                    socket errors to OUT.err), send (a NOOP line, OUT.send).
+local ...          server and clients of one namespace in one process.
 churn ...          new connections one after another (connect, PING, PONG,
                    close) for --count or --seconds, optionally with its own
                    kernel allocations failure-injected (--make-it-fail).
@@ -203,6 +204,32 @@ def cmd_hold(args):
         time.sleep(0.2)
 
 
+def cmd_local(args):
+    """Server and clients in one process: listen on PORTS, then open COUNT
+    connections to each of ADDRS (local addresses), ports in turn, write
+    "READY <connected>" to OUT and keep them open (one process per
+    namespace in stress_netns.sh)."""
+    for p in args.ports:
+        threading.Thread(target=listener, args=(p,), daemon=True).start()
+    socks = []
+    for addr in args.addrs:
+        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        for i in range(args.count):
+            for _ in range(100):        # until the listener is up
+                s = socket.socket(fam, socket.SOCK_STREAM)
+                s.settimeout(5)
+                try:
+                    s.connect((addr, args.ports[i % len(args.ports)]))
+                    socks.append(s)
+                    break
+                except OSError:
+                    s.close()
+                    time.sleep(0.1)
+    with open(args.out, "w") as o:
+        o.write("READY %d\n" % len(socks))
+    time.sleep(args.lifetime)
+
+
 def cmd_churn(args):
     """New connections one after another (connect, PING, PONG, close) to
     ADDR on PORTS in turn, until --count connections, --seconds or the file
@@ -253,6 +280,13 @@ def main():
     sv = sub.add_parser("serve")
     sv.add_argument("ports", type=int, nargs="+")
     sv.add_argument("--lifetime", type=int, default=1200)
+    lo = sub.add_parser("local")
+    lo.add_argument("--addrs", type=lambda s: s.split(","), required=True)
+    lo.add_argument("--ports", type=lambda s: [int(x) for x in s.split(",")],
+                    required=True)
+    lo.add_argument("--count", type=int, default=1)
+    lo.add_argument("--out", required=True)
+    lo.add_argument("--lifetime", type=int, default=300)
     c = sub.add_parser("churn")
     c.add_argument("--addr", required=True)
     c.add_argument("--ports", type=lambda s: [int(x) for x in s.split(",")],
@@ -276,7 +310,8 @@ def main():
     h.add_argument("--sig2", default="DRIP", choices=["DRIP", "FLOOD"])
     h.add_argument("--lifetime", type=int, default=1200)
     args = ap.parse_args()
-    {"serve": cmd_serve, "hold": cmd_hold, "churn": cmd_churn}[args.cmd](args)
+    {"serve": cmd_serve, "hold": cmd_hold, "churn": cmd_churn,
+     "local": cmd_local}[args.cmd](args)
 
 
 if __name__ == "__main__":

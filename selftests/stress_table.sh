@@ -22,8 +22,9 @@ MAX=256
 
 keep_conntrack_max
 topo_up
+# active in every namespace: the client's and the server's tables are at
+# the limit too
 lemonade_load
-gateway_only
 sysctl -qw net.netfilter.nf_conntrack_max=$MAX
 serve_start 143 587 674 8143
 hold "$C" many $S4 143,587,674 230 --connect-timeout 5
