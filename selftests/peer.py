@@ -24,6 +24,7 @@ import errno
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -235,7 +236,8 @@ def cmd_churn(args):
     ADDR on PORTS in turn, until --count connections, --seconds or the file
     --stop exists. With --make-it-fail the kernel's fault injection
     (task-filter) fails allocations made for this process from then on:
-    errors are counted, never fatal. Writes "CHURN <ok> <failed>" to OUT."""
+    errors are counted, never fatal. --rst closes with a reset (no
+    TIME_WAIT entry left behind). Writes "CHURN <ok> <failed>" to OUT."""
     fam = socket.AF_INET6 if ":" in args.addr else socket.AF_INET
     if args.make_it_fail:
         with open("/proc/self/make-it-fail", "w") as f:
@@ -261,6 +263,12 @@ def cmd_churn(args):
             failed += 1
         finally:
             if s is not None:
+                if args.rst:
+                    try:
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                     struct.pack("ii", 1, 0))
+                    except OSError:
+                        pass
                 s.close()
     if args.make_it_fail:
         for _ in range(100):
@@ -296,6 +304,7 @@ def main():
     c.add_argument("--stop", default="")
     c.add_argument("--connect-timeout", type=float, default=5)
     c.add_argument("--make-it-fail", action="store_true")
+    c.add_argument("--rst", action="store_true")
     c.add_argument("--out", required=True)
     h = sub.add_parser("hold")
     h.add_argument("--addr", required=True)

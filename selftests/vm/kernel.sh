@@ -409,14 +409,21 @@ debug_build() {
 		mv "$src.tmp" "$src"
 	fi
 
-	# Unfinished builds (of any key) are dropped; finished ones are kept.
+	# Unfinished builds of other keys are dropped; an unfinished build of
+	# this key goes on where it stopped (make is incremental).
 	for d in "$CACHE"/debug/k-*/; do
-		[[ -f $d/.lemonade-kver ]] || rm -rf "$d"
+		[[ -f $d/.lemonade-kver || ${d%/} == "$dir" ]] || rm -rf "$d"
 	done
 	mkdir -p "$dir"
 	b=$dir/build
-	debug_config "$src" "$b" "$base_config" "$here" >"$dir/build.log" 2>&1 ||
-		die "debug kernel config failed (see $dir/build.log)"
+	if [[ ! -f $dir/.lemonade-config ]]; then
+		rm -rf "$b"
+		debug_config "$src" "$b" "$base_config" "$here" >"$dir/build.log" 2>&1 ||
+			die "debug kernel config failed (see $dir/build.log)"
+		touch "$dir/.lemonade-config"
+	else
+		log "resuming the unfinished build in $dir"
+	fi
 	t0=$SECONDS
 	log "building the debug kernel $key (make -j$(nproc) under nice 19; log: $dir/build.log)"
 	nice -n 19 make -C "$src" O="$b" -j"$(nproc)" bzImage modules >>"$dir/build.log" 2>&1 ||
