@@ -7,6 +7,8 @@
 # nf_lemonade loaded (active in every namespace, the default). A test that
 # passes stock must pass with the module; one that fails or skips stock
 # is reported only. Runs with LEMONADE_NF_KSELFTEST=1 (make check-debug).
+# The output of every run is kept in $LEMONADE_OUT (TEST.stock,
+# TEST.module).
 # The kernel tests use their own (private) addresses inside their own
 # namespaces of the VM, which has no network device.
 # timeout: 7200
@@ -17,7 +19,9 @@ if [ "${LEMONADE_NF_KSELFTEST:-0}" != 1 ]; then
 	exit $ksft_skip
 fi
 [ "$STOCK" = 1 ] && { echo "SKIP: compares stock and module runs itself"; exit $ksft_skip; }
-SRC=/lib/modules/$(uname -r)/source/tools/testing/selftests/netfilter
+# LEMONADE_KSRC: another source tree of the same kernel (for the stock
+# 6.1 kernel: the debug kernel's, /var/cache/nf_lemonade/debug/src-VERSION)
+SRC=${LEMONADE_KSRC:-/lib/modules/$(uname -r)/source}/tools/testing/selftests/netfilter
 [ -f "$SRC/Makefile" ] || { echo "SKIP: no kernel source with netfilter selftests at $SRC"; exit $ksft_skip; }
 SCALE=${LEMONADE_TIMEOUT_SCALE:-1}
 
