@@ -5,6 +5,7 @@
 #   selftests/vm/kernel.sh build-args LABEL
 #   selftests/vm/kernel.sh build LABEL [SRCDIR [MAKE-ARGS...]]
 #   selftests/vm/kernel.sh deps            # install missing host tools for run.sh
+#   selftests/vm/kernel.sh debug-modules   # the module list of the debug kernel
 #   selftests/vm/kernel.sh labels          # list known labels
 #
 # Labels: 5.10 (bullseye-security), 6.1 (bookworm, the host's apt and its
@@ -448,6 +449,18 @@ debug_build() {
 	exec 9>&-
 }
 
+# debug_modules : selftests/vm/debug.modules as it should read, from the
+# module list of the 6.1 label's image (the directories the suite and the
+# kernel's netfilter selftests draw on).  Run it after changing the list of
+# directories:  kernel.sh debug-modules >selftests/vm/debug.modules
+DEBUG_MODULE_DIRS='^kernel/(net/(netfilter|ipv4|ipv6|bridge|sched|packet|9p|8021q|sctp|llc|802)|fs/(9p|overlayfs|fscache|netfs)|drivers/net/(veth|dummy|macvlan|ipvlan|vrf|tun|ifb|vxlan|geneve|bonding|nlmon|wireguard)|drivers/virtio|crypto/crc32c)'
+debug_modules() {
+	fetch 6.1 >/dev/null
+	sed -n '1,8p' "$(dirname "${BASH_SOURCE[0]}")/debug.modules"
+	grep -E "$DEBUG_MODULE_DIRS" "$ROOT/lib/modules/$KVER/modules.order" |
+		sed 's|.*/||; s|\.ko.*||; s|-|_|g' | sort -u
+}
+
 # debug_config SRC BUILD BASE_CONFIG HERE : Debian's config, trimmed by
 # localmodconfig to debug.modules, with debug.config merged over it; fails
 # if an option of debug.config did not survive olddefconfig.
@@ -620,6 +633,10 @@ main() {
 		build_setup "$1"
 		shift
 		build "${1:-$(dirname "$0")/../..}" "${@:2}"
+		;;
+	debug-modules)
+		(($# == 0)) || usage
+		debug_modules
 		;;
 	deps)
 		(($# == 0)) || usage
