@@ -6,7 +6,7 @@
 # make KDIR=<dir>      ... or for the kernel build tree in <dir>
 # make check           run the whole test suite in a QEMU guest (as root)
 # make check-debug     the same on a debug kernel (KASAN, lockdep, kmemleak,
-#                      fault injection; built once, about an hour), plus the
+#                      fault injection; built once: hours), plus the
 #                      stress, fault-injection and kernel netfilter selftests
 # make check-stress    the stress selftests on the 6.1 kernel
 # make fuzz-long       parser libFuzzer and netlink fuzzer in the debug VM,

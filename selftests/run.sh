@@ -10,8 +10,8 @@
 # guest's dmesg fails the run. Ends with "N passed, N failed".
 #
 # LEMONADE_KERNEL=debug (make check-debug) boots the debug kernel of
-# selftests/vm/kernel.sh (built from linux-source-6.1 the first time, about
-# an hour) with KASAN, lockdep, kmemleak and fault injection: the stress,
+# selftests/vm/kernel.sh (built from linux-source-6.1 the first time: hours
+# on a busy 2-core host) with KASAN, lockdep, kmemleak and fault injection: the stress,
 # fault-injection and kernel netfilter selftests run too, time limits are
 # LEMONADE_TIMEOUT_SCALE (4) times longer, and a kmemleak report fails.
 #

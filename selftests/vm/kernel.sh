@@ -14,7 +14,8 @@
 # debug (6.1 built here from Debian's linux-source-6.1 of the same version
 # as the 6.1 label's kernel, with KASAN, lockdep, kmemleak, fault injection:
 # selftests/vm/debug.config; built once per source version and config,
-# about an hour on 2 cores; `make check-debug`).
+# several hours with -j2 under nice 19 on a busy 2-core host; resumable;
+# `make check-debug`).
 #
 # `fetch` prints exactly one line on stdout:  KVER=<kver> ROOT=<dir>
 # `build-args` fetches too and prints one line of shell assignments:
