@@ -8,7 +8,7 @@
 # passes stock must pass with the module; one that fails or skips stock
 # is reported only. Runs with LEMONADE_NF_KSELFTEST=1 (make check-debug).
 # The output of every run is kept in $LEMONADE_OUT (TEST.stock,
-# TEST.module).
+# TEST.module). LEMONADE_NF_TESTS="a.sh b.sh" runs only those.
 # The kernel tests use their own (private) addresses inside their own
 # namespaces of the VM, which has no network device.
 # timeout: 7200
@@ -36,6 +36,8 @@ done
 limit=$(sed -n 's/^timeout=//p' "$K/settings")
 limit=$((${limit:-120} * SCALE))
 tests=$(sed -n '/^TEST_PROGS/,/^$/p' "$K/Makefile" | tr ' \\\t' '\n\n\n' | grep '\.sh$')
+# LEMONADE_NF_TESTS: only these (a name may repeat: each is one more pair)
+tests=${LEMONADE_NF_TESTS:-$tests}
 
 # run TEST: exit status of one run (124 on timeout), output in $TMPD/out
 run() {
