@@ -5,6 +5,12 @@
 # make KVER=<release>  build the module for that kernel's /lib/modules/<release>/build
 # make KDIR=<dir>      ... or for the kernel build tree in <dir>
 # make check           run the whole test suite in a QEMU guest (as root)
+# make check-debug     the same on a debug kernel (KASAN, lockdep, kmemleak,
+#                      fault injection; built once: hours), plus the
+#                      stress, fault-injection and kernel netfilter selftests
+# make check-stress    the stress selftests on the 6.1 kernel
+# make fuzz-long       parser libFuzzer and netlink fuzzer in the debug VM,
+#                      FUZZ_LONG_TIME (600) seconds each
 # make demo            the demonstration gateway (as root)
 # make install         module into /lib/modules/KVER/updates, tool, man page, uapi header
 # make dkms-install    sources into /usr/src/nf_lemonade-VERSION for DKMS
@@ -97,6 +103,18 @@ deb:
 
 check:
 	selftests/run.sh
+
+.PHONY: check-debug check-stress fuzz-long
+check-debug:
+	LEMONADE_KERNEL=debug selftests/run.sh
+
+check-stress:
+	LEMONADE_STRESS=1 selftests/run.sh $(notdir $(wildcard selftests/stress_*.sh))
+
+FUZZ_LONG_TIME ?= 600
+fuzz-long:
+	$(MAKE) fuzz FUZZ_TIME=$(FUZZ_LONG_TIME)
+	selftests/fuzz_long.sh $(FUZZ_LONG_TIME)
 
 # The module on Debian's 5.10, 6.1, 6.12 and 7.2 kernels, the whole guest
 # suite on each under QEMU (as root); the result goes to README.md.

@@ -175,8 +175,12 @@ static int check_floor(const struct lemonade_cfg_req *rq,
 	if (floor_kept(rq->old, port, secs))
 		return 0;
 	if (secs && secs < LEMONADE_RFC5382_MIN_TIMEOUT && !rq->force) {
-		NL_SET_ERR_MSG_ATTR(rq->extack, attr,
-				    "floor below 7440 s violates RFC 5382 REQ-5; set force to override");
+		if (port)
+			NL_SET_ERR_MSG_ATTR(rq->extack, attr,
+					    "port timeout below 7440 s violates RFC 5382 REQ-5; set force to override");
+		else
+			NL_SET_ERR_MSG_ATTR(rq->extack, attr,
+					    "timeout below 7440 s violates RFC 5382 REQ-5; set force to override");
 		return -EINVAL;
 	}
 	if (rq->tenant && !secs) {

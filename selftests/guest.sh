@@ -6,12 +6,19 @@
 # (TAP 13; exit 4 = SKIP), each under a time limit. Writes the summary to
 # $LEMONADE_OUT/summary as "<passed> <failed> <skipped>".
 #
+# On a kernel with kmemleak (the debug kernel of make check-debug), leaks
+# from before the first test are set aside, and after the last test (and
+# its rmmod) two scans must find no leak: one more test line, "kmemleak".
+# LEMONADE_TIMEOUT_SCALE multiplies each test's time limit (debug kernel).
+#
 # usage: guest.sh [TEST...]   (default: every selftests/*.sh but helpers)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 OUT=${LEMONADE_OUT:-/tmp}
 PER_TEST_TIMEOUT=${LEMONADE_TEST_TIMEOUT:-300}
+SCALE=${LEMONADE_TIMEOUT_SCALE:-1}
+KMEMLEAK=/sys/kernel/debug/kmemleak
 export PATH="$REPO/tool:/usr/sbin:/sbin:/usr/bin:/bin"
 
 kver=$(uname -r)
@@ -23,10 +30,17 @@ modprobe nf_conntrack
 if [ $# -eq 0 ]; then
 	set -- $(cd "$HERE" && ls *.sh | grep -v -e '^lib.sh$' -e '^guest.sh$' \
 		-e '^run.sh$' -e '^demo.sh$' -e '^demo-guest.sh$' -e '^checkpatch.sh$' -e '^install-deps.sh$' \
-		-e '^matrix.sh$' -e '^callgraph.sh$')
+		-e '^matrix.sh$' -e '^callgraph.sh$' -e '^fuzz_long.sh$')
+fi
+mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+plan=$#
+if [ -w "$KMEMLEAK" ]; then
+	plan=$((plan + 1))
+	# what boot left behind is not the suite's
+	echo scan > "$KMEMLEAK" && echo clear > "$KMEMLEAK"
 fi
 echo "TAP version 13"
-echo "1..$#"
+echo "1..$plan"
 n=0 passed=0 failed=0 skipped=0
 for t in "$@"; do
 	n=$((n + 1))
@@ -35,6 +49,7 @@ for t in "$@"; do
 	# a test that needs longer says so in a "# timeout: SECONDS" line
 	limit=$(sed -n "s/^# timeout: \\([0-9][0-9]*\\).*/\\1/p" "$HERE/$t" | head -n 1)
 	[ -n "$limit" ] && [ "$limit" -gt "$PER_TEST_TIMEOUT" ] || limit=$PER_TEST_TIMEOUT
+	limit=$((limit * SCALE))
 	timeout -k 10 "$limit" bash "$HERE/$t" 2>&1 | sed 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	secs=$(($(date +%s) - start))
@@ -49,6 +64,23 @@ for t in "$@"; do
 		rmmod nf_lemonade
 	fi
 done
+if [ -w "$KMEMLEAK" ]; then
+	n=$((n + 1))
+	echo "# selftests: nf_lemonade: kmemleak"
+	# two scans: an object is reported once it stayed unreferenced
+	# through a whole scan
+	echo scan > "$KMEMLEAK" && echo scan > "$KMEMLEAK"
+	cat "$KMEMLEAK" > "$OUT/kmemleak.txt"
+	leaks=$(grep -c '^unreferenced object' "$OUT/kmemleak.txt")
+	if [ "$leaks" -eq 0 ]; then
+		echo "ok $n selftests: nf_lemonade: kmemleak (no leak after the last rmmod)"
+		passed=$((passed + 1))
+	else
+		head -n 200 "$OUT/kmemleak.txt" | sed 's/^/# /'
+		echo "not ok $n selftests: nf_lemonade: kmemleak # $leaks unreferenced objects (kmemleak.txt)"
+		failed=$((failed + 1))
+	fi
+fi
 echo "$passed $failed $skipped" > "$OUT/summary"
 echo "# guest: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -9,6 +9,11 @@ iproute2 conntrack nftables iptables python3 jq procps
 psmisc ethtool tcpdump socat libnetfilter-queue-dev libmnl-dev clang libclang-rt-14-dev
 dpkg-dev debhelper dh-dkms dkms systemd
 postfix dovecot-imapd openssl"
+# make check-debug also runs the kernel's netfilter selftests
+# (nf_kselftest.sh), which need these
+if [ "${LEMONADE_KERNEL:-}" = debug ] || [ "${LEMONADE_NF_KSELFTEST:-0}" = 1 ]; then
+	pkgs="$pkgs iputils-ping netcat-openbsd ipvsadm iperf3"
+fi
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

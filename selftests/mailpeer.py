@@ -3,7 +3,7 @@
 """Scripted mail peers for the guard selftests (real servers are used where
 a test says so). Every wait is bounded.
 
-mailpeer.py serve [--lifetime S]
+mailpeer.py serve [--lifetime S] [--ports 587,143,674,2587]
     587: Postfix-like submission (EHLO reply advertises STARTTLS; STARTTLS
          answers 220 and the session then carries opaque bytes);
     143: Dovecot-like IMAP (greeting with [CAPABILITY ...], CAPABILITY);
@@ -12,10 +12,12 @@ mailpeer.py serve [--lifetime S]
     --split-file F: the 587 server sends its EHLO reply in two parts, the
     second (from "250-STARTTLS" on) only once F exists.
 mailpeer.py talk --addr A --port P --proto smtp|imap|acap [--starttls]
-                 [--hold-file F]
+                 [--hold-file F] [--pause FILE]
     runs the client side of the negotiation, prints every line received
     and a last line: DONE, RESET <seconds>, TIMEOUT or CLOSED. With
-    --hold-file the client waits after the greeting until F exists.
+    --hold-file the client waits after the greeting until F exists; with
+    --pause (smtp) it prints PAUSED after the EHLO reply and waits for FILE
+    to exist before STARTTLS.
 mailpeer.py idle --addr A --port P --count N --ready R --hold-file F
     opens N connections, reads each greeting, writes the number greeted to
     R, then keeps them idle until F exists (at most --lifetime seconds).
@@ -155,7 +157,7 @@ def listener(port):
 def serve(a):
     global SPLIT
     SPLIT = a.split_file
-    for p in (587, 143, 674, 2587):
+    for p in a.ports:
         threading.Thread(target=listener, args=(p,), daemon=True).start()
     time.sleep(a.lifetime)
 
@@ -177,6 +179,17 @@ class Reader:
         return out
 
 
+def pause(a):
+    """--pause FILE: the negotiation stays half done (EHLO answered, no
+    STARTTLS yet) until FILE exists, at most --pause-max seconds."""
+    if not a.pause:
+        return
+    print("PAUSED", flush=True)
+    end = time.time() + a.pause_max
+    while not os.path.exists(a.pause) and time.time() < end:
+        time.sleep(0.2)
+
+
 def talk(a):
     fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
@@ -196,6 +209,7 @@ def talk(a):
             send("EHLO client.example.net")
             while not r.line().startswith("250 "):
                 pass
+            pause(a)
             if a.starttls:
                 send("STARTTLS")
                 r.line()
@@ -259,11 +273,15 @@ def main():
     sv = sub.add_parser("serve")
     sv.add_argument("--lifetime", type=int, default=1200)
     sv.add_argument("--split-file")
+    sv.add_argument("--ports", default=[587, 143, 674, 2587],
+                    type=lambda s: [int(x) for x in s.split(",")])
     t = sub.add_parser("talk")
     t.add_argument("--addr", required=True)
     t.add_argument("--port", type=int, required=True)
     t.add_argument("--proto", choices=["smtp", "imap", "acap"], required=True)
     t.add_argument("--starttls", action="store_true")
+    t.add_argument("--pause", default="")
+    t.add_argument("--pause-max", type=float, default=900)
     t.add_argument("--timeout", type=float, default=10)
     t.add_argument("--hold-file")
     i = sub.add_parser("idle")

@@ -194,7 +194,7 @@ if [ "${LEMONADE_MATRIX_NO_README:-0}" != 1 ] && [ -f "$REPO/README.md" ]; then
 		l=${l%% *}
 		ROW[$l]=$line
 	done < <(sed -n '/^## Kernel matrix$/,/^## /p' "$REPO/README.md" |
-		grep -E '^\| [0-9]+\.[0-9]+ \(' || true)
+		grep -E '^\| ([0-9]+\.[0-9]+|debug) \(' || true)
 	day=$(date -u '+%Y-%m-%d')
 	for l in "${labels[@]}"; do
 		ROW[$l]=$(printf '| %s (%s) | %s | %s | %s | %s | %s | %s | %s | %s | %s |' \
@@ -220,6 +220,8 @@ if [ "${LEMONADE_MATRIX_NO_README:-0}" != 1 ] && [ -f "$REPO/README.md" ]; then
 		for l in $("$KERNEL_SH" labels); do
 			[ -n "${ROW[$l]:-}" ] && printf '%s\n' "${ROW[$l]}"
 		done
+		# make check-debug's row (recorded by hand) stays as it is
+		[ -n "${ROW[debug]:-}" ] && printf '%s\n' "${ROW[debug]}"
 	)
 	tmp=$(mktemp "$REPO/.README.md.XXXXXX")
 	# Replace our section (up to the next "## " heading) or append it.

@@ -18,6 +18,10 @@ hold ...           open connections one after another, record their local
 synflood ...       send COUNT SYNs to ADDR:PORT from non-blocking sockets
                    (the server is expected not to answer), write READY and
                    keep the sockets until SIGTERM.
+local ...          server and clients of one namespace in one process.
+churn ...          new connections one after another (connect, PING, PONG,
+                   close) for --count or --seconds, optionally with its own
+                   kernel allocations failure-injected (--make-it-fail).
 Every wait is bounded; a process lives at most --lifetime seconds.
 """
 import argparse
@@ -25,6 +29,7 @@ import errno
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -222,6 +227,81 @@ def cmd_synflood(args):
     end = time.time() + args.lifetime
     while time.time() < end:
         time.sleep(0.2)
+def cmd_local(args):
+    """Server and clients in one process: listen on PORTS, then open COUNT
+    connections to each of ADDRS (local addresses), ports in turn, write
+    "READY <connected>" to OUT and keep them open (one process per
+    namespace in stress_netns.sh)."""
+    for p in args.ports:
+        threading.Thread(target=listener, args=(p,), daemon=True).start()
+    socks = []
+    for addr in args.addrs:
+        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        for i in range(args.count):
+            for _ in range(100):        # until the listener is up
+                s = socket.socket(fam, socket.SOCK_STREAM)
+                s.settimeout(5)
+                try:
+                    s.connect((addr, args.ports[i % len(args.ports)]))
+                    socks.append(s)
+                    break
+                except OSError:
+                    s.close()
+                    time.sleep(0.1)
+    with open(args.out, "w") as o:
+        o.write("READY %d\n" % len(socks))
+    time.sleep(args.lifetime)
+
+
+def cmd_churn(args):
+    """New connections one after another (connect, PING, PONG, close) to
+    ADDR on PORTS in turn, until --count connections, --seconds or the file
+    --stop exists. With --make-it-fail the kernel's fault injection
+    (task-filter) fails allocations made for this process from then on:
+    errors are counted, never fatal. --rst closes with a reset (no
+    TIME_WAIT entry left behind). Writes "CHURN <ok> <failed>" to OUT."""
+    fam = socket.AF_INET6 if ":" in args.addr else socket.AF_INET
+    if args.make_it_fail:
+        with open("/proc/self/make-it-fail", "w") as f:
+            f.write("1")
+    ok = failed = i = 0
+    end = time.time() + args.seconds
+    while i < args.count and time.time() < end:
+        if args.stop and os.path.exists(args.stop):
+            break
+        port = args.ports[i % len(args.ports)]
+        i += 1
+        s = None
+        try:
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.settimeout(args.connect_timeout)
+            s.connect((args.addr, port))
+            s.sendall(b"PING\n")
+            if s.recv(5) == b"PONG\n":
+                ok += 1
+            else:
+                failed += 1
+        except Exception:       # MemoryError too, under fault injection
+            failed += 1
+        finally:
+            if s is not None:
+                if args.rst:
+                    try:
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                     struct.pack("ii", 1, 0))
+                    except OSError:
+                        pass
+                s.close()
+    if args.make_it_fail:
+        for _ in range(100):
+            try:
+                with open("/proc/self/make-it-fail", "w") as f:
+                    f.write("0")
+                break
+            except OSError:
+                pass
+    with open(args.out, "w") as o:
+        o.write("CHURN %d %d\n" % (ok, failed))
 
 
 def main():
@@ -230,6 +310,24 @@ def main():
     sv = sub.add_parser("serve")
     sv.add_argument("ports", type=int, nargs="+")
     sv.add_argument("--lifetime", type=int, default=1200)
+    lo = sub.add_parser("local")
+    lo.add_argument("--addrs", type=lambda s: s.split(","), required=True)
+    lo.add_argument("--ports", type=lambda s: [int(x) for x in s.split(",")],
+                    required=True)
+    lo.add_argument("--count", type=int, default=1)
+    lo.add_argument("--out", required=True)
+    lo.add_argument("--lifetime", type=int, default=300)
+    c = sub.add_parser("churn")
+    c.add_argument("--addr", required=True)
+    c.add_argument("--ports", type=lambda s: [int(x) for x in s.split(",")],
+                   required=True)
+    c.add_argument("--count", type=int, default=1000)
+    c.add_argument("--seconds", type=float, default=60)
+    c.add_argument("--stop", default="")
+    c.add_argument("--connect-timeout", type=float, default=5)
+    c.add_argument("--make-it-fail", action="store_true")
+    c.add_argument("--rst", action="store_true")
+    c.add_argument("--out", required=True)
     h = sub.add_parser("hold")
     h.add_argument("--addr", required=True)
     h.add_argument("--ports", type=lambda s: [int(x) for x in s.split(",")],
@@ -250,8 +348,8 @@ def main():
     f.add_argument("--out", required=True)
     f.add_argument("--lifetime", type=int, default=600)
     args = ap.parse_args()
-    {"serve": cmd_serve, "hold": cmd_hold,
-     "synflood": cmd_synflood}[args.cmd](args)
+    {"serve": cmd_serve, "hold": cmd_hold, "synflood": cmd_synflood,
+     "churn": cmd_churn, "local": cmd_local}[args.cmd](args)
 
 
 if __name__ == "__main__":

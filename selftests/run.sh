@@ -9,6 +9,12 @@
 # namespaces inside the guest. Any WARN/BUG/oops/lockdep line in the
 # guest's dmesg fails the run. Ends with "N passed, N failed".
 #
+# LEMONADE_KERNEL=debug (make check-debug) boots the debug kernel of
+# selftests/vm/kernel.sh (built from linux-source-6.1 the first time: hours
+# on a busy 2-core host) with KASAN, lockdep, kmemleak and fault injection: the stress,
+# fault-injection and kernel netfilter selftests run too, time limits are
+# LEMONADE_TIMEOUT_SCALE (4) times longer, and a kmemleak report fails.
+#
 # usage: selftests/run.sh [TEST.sh...]
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -34,12 +40,23 @@ step() { # step NAME CMD...: a host-side test step counted like a test
 }
 
 "$HERE/install-deps.sh" || { failed=1; summary; }
-kernel=$("$HERE/vm/kernel.sh" fetch "$LABEL") || { echo "Error: cannot fetch kernel $LABEL"; failed=1; summary; }
-eval "$kernel"
+vm_timeout=${LEMONADE_VM_TIMEOUT:-4800}
+if [ "$LABEL" = debug ]; then
+	kernel=$("$HERE/vm/kernel.sh" build-args debug) || { echo "Error: cannot build the debug kernel"; failed=1; summary; }
+	eval "$kernel"
+	kmod_args="KDIR=$KDIR"
+	vm_timeout=${LEMONADE_VM_TIMEOUT:-18000}
+	export LEMONADE_TIMEOUT_SCALE=${LEMONADE_TIMEOUT_SCALE:-4} LEMONADE_STRESS=${LEMONADE_STRESS:-1} \
+		LEMONADE_NF_KSELFTEST=${LEMONADE_NF_KSELFTEST:-1}
+else
+	kernel=$("$HERE/vm/kernel.sh" fetch "$LABEL") || { echo "Error: cannot fetch kernel $LABEL"; failed=1; summary; }
+	eval "$kernel"
+	kmod_args="KVER=$KVER"
+fi
 echo "# guest kernel $KVER"
 
 step "module builds for $KVER without warnings" \
-	sh -c "make -s kmod KVER=$KVER 2>&1 | tee build-kmod.log; ! grep -q -e warning -e error build-kmod.log && test -f kmod/nf_lemonade.ko"
+	sh -c "make -s kmod $kmod_args 2>&1 | tee build-kmod.log; ! grep -q -e warning -e error build-kmod.log && test -f kmod/nf_lemonade.ko"
 rm -f build-kmod.log
 step "checkpatch --strict clean (kernel coding style)" "$HERE/checkpatch.sh"
 step "no call or include circle among kmod/*.c (design.rst)" "$HERE/callgraph.sh" -q
@@ -57,7 +74,7 @@ fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
-"$HERE/vm/run.sh" --kver "$KVER" --timeout "${LEMONADE_VM_TIMEOUT:-4800}" --out "$OUT" -- selftests/guest.sh "$@"
+"$HERE/vm/run.sh" --root "$ROOT" --kver "$KVER" --timeout "$vm_timeout" --out "$OUT" -- selftests/guest.sh "$@"
 vmrc=$?
 if [ -s "$OUT/summary" ]; then
 	read -r gp gf _ < "$OUT/summary"

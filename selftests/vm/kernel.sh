@@ -5,11 +5,17 @@
 #   selftests/vm/kernel.sh build-args LABEL
 #   selftests/vm/kernel.sh build LABEL [SRCDIR [MAKE-ARGS...]]
 #   selftests/vm/kernel.sh deps            # install missing host tools for run.sh
+#   selftests/vm/kernel.sh debug-modules   # the module list of the debug kernel
 #   selftests/vm/kernel.sh labels          # list known labels
 #
 # Labels: 5.10 (bullseye-security), 6.1 (bookworm, the host's apt and its
 # installed headers), 6.12 (bookworm-security's linux-6.12, host apt), 7.2
-# (sid; built in a sid chroot, since it needs gcc-16 and glibc 2.38+).
+# (sid; built in a sid chroot, since it needs gcc-16 and glibc 2.38+),
+# debug (6.1 built here from Debian's linux-source-6.1 of the same version
+# as the 6.1 label's kernel, with KASAN, lockdep, kmemleak, fault injection:
+# selftests/vm/debug.config; built once per source version and config,
+# several hours with -j2 under nice 19 on a busy 2-core host; resumable;
+# `make check-debug`).
 #
 # `fetch` prints exactly one line on stdout:  KVER=<kver> ROOT=<dir>
 # `build-args` fetches too and prints one line of shell assignments:
@@ -27,6 +33,11 @@
 #   k/LABEL/root/.lemonade-kver   stamp: KVER of a complete extraction
 #   apt/NAME/            private apt config/lists for non-host suites
 #   chroot/SUITE/        debootstrap chroot for kernels the host cannot build
+#   debug/src-VERSION/   linux-source-6.1 VERSION unpacked (read-only use)
+#   debug/k-VERSION-HASH/ the debug kernel: build/ (O= tree, the module's
+#                        KDIR), root/ (boot/vmlinuz-KVER, lib/modules/KVER),
+#                        build.log; HASH covers debug.config, debug.modules
+#                        and DEBUG_RECIPE
 set -euo pipefail
 
 CACHE=${LEMONADE_CACHE:-/var/cache/nf_lemonade}
@@ -165,7 +176,7 @@ label_setup() {
 		;;
 	esac
 }
-labels() { printf '%s\n' 5.10 6.1 6.12 7.2; }
+labels() { printf '%s\n' 5.10 6.1 6.12 7.2; } # debug: make check-debug
 
 # Installed linux-headers-amd64 -> KVER ("" if not installed).
 installed_headers_kver() {
@@ -255,6 +266,10 @@ fetch() {
 	[[ $label =~ ^[A-Za-z0-9._+-]+$ ]] || die "bad label '$label'"
 	command -v dpkg-deb >/dev/null || die "dpkg-deb not found"
 	ensure_pkgs kmod
+	if [[ $label == debug ]]; then
+		debug_build
+		return
+	fi
 	label_setup "$label"
 
 	if ((SYSTEM_HEADERS)); then
@@ -331,6 +346,150 @@ prepare_root() {
 	depmod -b "$r" "$kver"
 }
 
+# ---------------------------------------------------------------- debug
+
+# Build dependencies of a kernel from linux-source (host gcc: bookworm's,
+# the one Debian built 6.1 with).
+DEBUG_PKGS=(build-essential bc bison flex libelf-dev libssl-dev python3 xz-utils kmod cpio)
+DEBUG_SRC_PKG=linux-source-6.1
+# Part of the cache key with debug.config and debug.modules: bump it when
+# a change to debug_build or debug_config changes the kernel it makes.
+DEBUG_RECIPE=1
+
+# debug_build : sets KVER ROOT KDIR for the debug kernel, building it first
+# unless the cache has it.  Its source is linux-source-6.1 at the version
+# of the 6.1 label's kernel (the installed linux-headers-amd64), so the
+# debug guest runs the code the suite boots, plus the debug options.
+debug_build() {
+	local here src_ver hash key dir src b tarball t0 opt val got
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+	ensure_pkgs "${DEBUG_PKGS[@]}"
+	# The source version: that of the kernel the 6.1 label boots.
+	fetch 6.1 >/dev/null
+	src_ver=$(dpkg-query -W -f='${source:Version}' "linux-headers-$KVER" 2>/dev/null) ||
+		die "cannot tell the source version of linux-headers-$KVER"
+	[[ -n $src_ver ]] || die "linux-headers-$KVER has no source version"
+	local base_config=$ROOT/boot/config-$KVER
+	[[ -f $base_config ]] || die "no Debian config $base_config"
+	hash=$({
+		cat "$here/debug.config" "$here/debug.modules"
+		echo "recipe $DEBUG_RECIPE"
+	} | sha256sum | cut -c1-12)
+	key=$src_ver-$hash
+	mkdir -p "$CACHE/debug"
+	dir=$CACHE/debug/k-$key
+	exec 9>"$CACHE/debug/.lock"
+	flock 9 # one debug build at a time
+	if [[ -f $dir/.lemonade-kver ]]; then
+		KVER=$(<"$dir/.lemonade-kver") ROOT=$dir/root KDIR=$dir/build
+		log "cached: debug kernel $KVER ($key) in $dir"
+		exec 9>&-
+		return 0
+	fi
+
+	# The source: apt-get download linux-source-6.1=VERSION, unpacked once.
+	src=$CACHE/debug/src-$src_ver
+	if [[ ! -f $src/.lemonade-src ]]; then
+		local debs d
+		d=$CACHE/debug/debs
+		mkdir -p "$d"
+		rm -f "$d"/*.deb
+		log "downloading $DEBUG_SRC_PKG=$src_ver"
+		(cd "$d" && "${APT[@]}" download "$DEBUG_SRC_PKG=$src_ver" >&2) ||
+			die "apt-get download $DEBUG_SRC_PKG=$src_ver failed (has the archive moved past $src_ver? upgrade linux-headers-amd64)"
+		debs=("$d"/*.deb)
+		rm -rf "$src.tmp"
+		mkdir -p "$src.tmp"
+		tarball=$(dpkg-deb -c "${debs[0]}" | awk '{ print $6 }' | grep -m1 '/usr/src/linux-source-.*\.tar\.xz$') ||
+			die "no source tarball in ${debs[0]}"
+		log "unpacking ${tarball##*/} into $src"
+		dpkg-deb --fsys-tarfile "${debs[0]}" | tar -xO "$tarball" | tar -xJ -C "$src.tmp" --strip-components=1 ||
+			die "cannot unpack $tarball"
+		rm -f "${debs[@]}"
+		touch "$src.tmp/.lemonade-src"
+		rm -rf "$src"
+		mv "$src.tmp" "$src"
+	fi
+
+	# Unfinished builds of other keys are dropped; an unfinished build of
+	# this key goes on where it stopped (make is incremental).
+	for d in "$CACHE"/debug/k-*/; do
+		[[ -f $d/.lemonade-kver || ${d%/} == "$dir" ]] || rm -rf "$d"
+	done
+	mkdir -p "$dir"
+	b=$dir/build
+	if [[ ! -f $dir/.lemonade-config ]]; then
+		rm -rf "$b"
+		debug_config "$src" "$b" "$base_config" "$here" >"$dir/build.log" 2>&1 ||
+			die "debug kernel config failed (see $dir/build.log)"
+		touch "$dir/.lemonade-config"
+	else
+		log "resuming the unfinished build in $dir"
+	fi
+	t0=$SECONDS
+	log "building the debug kernel $key (make -j$(nproc) under nice 19; log: $dir/build.log)"
+	nice -n 19 make -C "$src" O="$b" -j"$(nproc)" bzImage modules >>"$dir/build.log" 2>&1 ||
+		die "debug kernel build failed (see the end of $dir/build.log)"
+	KVER=$(make -s -C "$src" O="$b" kernelrelease 2>/dev/null | tail -n1)
+	[[ -n $KVER ]] || die "no kernelrelease"
+	mkdir -p "$dir/root/boot"
+	make -C "$src" O="$b" INSTALL_MOD_PATH="$dir/root" DEPMOD=/bin/true modules_install >>"$dir/build.log" 2>&1 ||
+		die "modules_install failed (see $dir/build.log)"
+	cp "$b/arch/x86/boot/bzImage" "$dir/root/boot/vmlinuz-$KVER"
+	cp "$b/.config" "$dir/root/boot/config-$KVER"
+	cp "$b/System.map" "$dir/root/boot/System.map-$KVER"
+	# The module and tools in the guest (dkms, pkg tests) find the tree.
+	rm -f "$dir/root/lib/modules/$KVER/build" "$dir/root/lib/modules/$KVER/source"
+	ln -s "$b" "$dir/root/lib/modules/$KVER/build"
+	ln -s "$src" "$dir/root/lib/modules/$KVER/source"
+	depmod -b "$dir/root" "$KVER"
+	echo "$((SECONDS - t0))" >"$dir/build-seconds"
+	echo "$KVER" >"$dir/.lemonade-kver"
+	ROOT=$dir/root KDIR=$b
+	log "ready: debug kernel $KVER in $dir (built in $((SECONDS - t0)) s)"
+	exec 9>&-
+}
+
+# debug_modules : selftests/vm/debug.modules as it should read, from the
+# module list of the 6.1 label's image (the directories the suite and the
+# kernel's netfilter selftests draw on).  Run it after changing the list of
+# directories:  kernel.sh debug-modules >selftests/vm/debug.modules
+DEBUG_MODULE_DIRS='^kernel/(net/(netfilter|ipv4|ipv6|bridge|sched|packet|9p|8021q|sctp|llc|802)|fs/(9p|overlayfs|fscache|netfs)|drivers/net/(veth|dummy|macvlan|ipvlan|vrf|tun|ifb|vxlan|geneve|bonding|nlmon|wireguard)|drivers/virtio|crypto/crc32c)'
+debug_modules() {
+	fetch 6.1 >/dev/null
+	sed -n '1,8p' "$(dirname "${BASH_SOURCE[0]}")/debug.modules"
+	grep -E "$DEBUG_MODULE_DIRS" "$ROOT/lib/modules/$KVER/modules.order" |
+		sed 's|.*/||; s|\.ko.*||; s|-|_|g' | sort -u
+}
+
+# debug_config SRC BUILD BASE_CONFIG HERE : Debian's config, trimmed by
+# localmodconfig to debug.modules, with debug.config merged over it; fails
+# if an option of debug.config did not survive olddefconfig.
+debug_config() {
+	local src=$1 b=$2 base=$3 here=$4 lsmod line opt want got
+	mkdir -p "$b"
+	cp "$base" "$b/.config"
+	lsmod=$b/lsmod.txt
+	{
+		echo "Module Size Used"
+		grep -v -e '^#' -e '^$' "$here/debug.modules" | sed 's/$/ 0 0/'
+	} >"$lsmod"
+	make -C "$src" O="$b" olddefconfig || return
+	make -C "$src" O="$b" LSMOD="$lsmod" localmodconfig </dev/null || return
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$b" "$b/.config" "$here/debug.config" || return
+	make -C "$src" O="$b" olddefconfig || return
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*) opt=${line%%=*} want=$line ;;
+		"# CONFIG_"*" is not set") opt=${line#\# }; opt=${opt%% *}; want=$line ;;
+		*) continue ;;
+		esac
+		got=$(grep -E "^($opt=|# $opt is not set)" "$b/.config" || true)
+		if [[ $want == *"is not set" && -z $got ]]; then continue; fi
+		[[ $got == "$want" ]] || { echo "debug.config: wanted '$want', got '${got:-nothing}'"; return 1; }
+	done <"$here/debug.config"
+}
+
 # ---------------------------------------------------------------- build
 
 # chroot_setup KVER : a debootstrap chroot of $CHROOT_SUITE with the compiler
@@ -392,8 +551,12 @@ chroot_setup() {
 build_setup() {
 	local arch common cc
 	LABEL=$1
-	fetch "$LABEL"
 	KDIR="" KBUILD_EXTRA="" CHROOT=""
+	if [[ $LABEL == debug ]]; then
+		debug_build
+		return
+	fi
+	fetch "$LABEL"
 	if ((SYSTEM_HEADERS)); then
 		KDIR=/lib/modules/$KVER/build
 	elif [[ -n $CHROOT_SUITE ]]; then
@@ -471,6 +634,10 @@ main() {
 		build_setup "$1"
 		shift
 		build "${1:-$(dirname "$0")/../..}" "${@:2}"
+		;;
+	debug-modules)
+		(($# == 0)) || usage
+		debug_modules
 		;;
 	deps)
 		(($# == 0)) || usage
