@@ -257,17 +257,10 @@ static int batch_fold(struct batch *b, bool *force)
 	}
 
 	/*
-	 * The whole configuration is sent again, so a floor below the RFC
-	 * minimum that was forced earlier and is only carried over needs
-	 * FORCE too; new values were checked line by line above.
+	 * The whole configuration is sent again; a floor below the RFC
+	 * minimum that it already had needs no FORCE (the module keeps it),
+	 * so FORCE is sent only when a line of the file says so.
 	 */
-	if (!line_of[LEMONADE_A_TIMEOUT] && cfg->has_timeout &&
-	    below_rfc_floor(cfg->timeout))
-		*force = true;
-	for (i = 0; i < cfg->nports; i++)
-		if (!cfg->ports[i].line && cfg->ports[i].has_timeout &&
-		    below_rfc_floor(cfg->ports[i].timeout))
-			*force = true;
 	return EXIT_OK;
 }
 

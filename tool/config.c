@@ -307,38 +307,6 @@ int config_get(struct lemon_config *cfg)
 	return lemon_nl_transact(msg, parse_config, cfg, NULL, NULL);
 }
 
-/*
- * The module checks the whole configuration that results from a change,
- * so once a floor below the RFC 5382 minimum has been forced, every later
- * change would need FORCE too. That floor was accepted with "force" and
- * new floors are checked here before sending, so carry FORCE for it.
- * sets_timeout: the request replaces the global floor; port: the port
- * whose entry the request replaces or removes (0: none); all_ports: the
- * request replaces the port set.
- */
-int carried_force(bool sets_timeout, uint16_t port, bool all_ports,
-		  bool *force)
-{
-	struct lemon_config cfg;
-	size_t i;
-	int ret;
-
-	if (*force)
-		return EXIT_OK;
-	ret = config_get(&cfg);
-	if (ret)
-		goto out;
-	if (!sets_timeout && cfg.has_timeout && below_rfc_floor(cfg.timeout))
-		*force = true;
-	for (i = 0; i < cfg.nports && !all_ports; i++)
-		if (cfg.ports[i].port != port && cfg.ports[i].has_timeout &&
-		    below_rfc_floor(cfg.ports[i].timeout))
-			*force = true;
-out:
-	config_free(&cfg);
-	return ret;
-}
-
 void port_print(const struct lemon_port *p, const struct lemon_config *cfg)
 {
 	open_json_object(NULL);
@@ -525,8 +493,6 @@ int cmd_set(int argc, char **argv)
 	if (ret)
 		return ret;
 	ret = lemon_nl_open();
-	if (!ret)
-		ret = carried_force(a.has_timeout, 0, false, &a.force);
 	if (ret)
 		return ret;
 	msg = lemon_nl_request(LEMONADE_CMD_SET_CONFIG);

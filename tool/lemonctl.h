@@ -124,8 +124,6 @@ int config_check_set(const struct set_args *a, const char *where);
 int config_get(struct lemon_config *cfg);
 struct nl_msg;
 int config_put_icmp(struct nl_msg *msg, const struct lemon_icmp *c);
-int carried_force(bool sets_timeout, uint16_t port, bool all_ports,
-		  bool *force);
 int cmd_show(int argc, char **argv);
 int cmd_set(int argc, char **argv);
 int cmd_config(int argc, char **argv);

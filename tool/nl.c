@@ -81,7 +81,20 @@ const struct nla_policy lemonade_stat_policy[LEMONADE_STAT_A_MAX + 1] = {
 	[LEMONADE_STAT_A_ICMP_ABSORBED]		= { .type = NLA_U64 },
 	[LEMONADE_STAT_A_ICMP_PASSED]		= { .type = NLA_U64 },
 	[LEMONADE_STAT_A_ICMP_INVALID]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_INSPECTED]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_STRIP_DETECTED]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_RESTORED]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_RESET]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_SKIPPED]		= { .type = NLA_U64 },
 };
+
+/* Every counter of enum lemonade_stat_attr is a u64: a new counter in
+ * uapi/linux/lemonade.h needs its policy entry above (and a name in
+ * stats.c, which checks the same). */
+_Static_assert(LEMONADE_STAT_A_MAX == LEMONADE_STAT_A_GUARD_SKIPPED,
+	       "lemonade_stat_policy: a counter has no entry");
 
 static struct nl_sock *sk;
 static int family = -1;

@@ -142,20 +142,17 @@ int port_put(struct nl_msg *msg, const struct lemon_port *p)
 
 static int send_port(uint8_t cmd, const struct port_args *a)
 {
-	bool force = a->force;
 	struct nl_msg *msg;
 	int ret;
 
 	ret = lemon_nl_open();
-	if (!ret)
-		ret = carried_force(false, a->p.port, false, &force);
 	if (ret)
 		return ret;
 	msg = lemon_nl_request(cmd);
 	if (!msg)
 		return EXIT_FAIL;
 	if (port_put(msg, &a->p) ||
-	    (force && nla_put_flag(msg, LEMONADE_A_FORCE) < 0)) {
+	    (a->force && nla_put_flag(msg, LEMONADE_A_FORCE) < 0)) {
 		nlmsg_free(msg);
 		lemon_err("request too large");
 		return EXIT_FAIL;
@@ -165,14 +162,11 @@ static int send_port(uint8_t cmd, const struct port_args *a)
 
 static int port_flush(void)
 {
-	bool force = false;
 	struct nl_msg *msg;
 	struct nlattr *nest;
 	int ret;
 
 	ret = lemon_nl_open();
-	if (!ret)
-		ret = carried_force(false, 0, true, &force);
 	if (ret)
 		return ret;
 	msg = lemon_nl_request(LEMONADE_CMD_SET_CONFIG);
@@ -186,11 +180,6 @@ static int port_flush(void)
 	}
 	/* an empty PORTS nest is the empty set, so keep it */
 	nla_nest_end_keep_empty(msg, nest);
-	if (force && nla_put_flag(msg, LEMONADE_A_FORCE) < 0) {
-		nlmsg_free(msg);
-		lemon_err("request too large");
-		return EXIT_FAIL;
-	}
 	return lemon_nl_transact(msg, NULL, NULL, NULL, NULL);
 }
 

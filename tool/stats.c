@@ -30,6 +30,9 @@ static const struct {
 
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 
+_Static_assert(NCOUNTERS == LEMONADE_STAT_A_MAX - LEMONADE_STAT_A_FIRST + 1,
+	       "every counter of enum lemonade_stat_attr needs a name");
+
 struct stats {
 	bool has[NCOUNTERS];
 	uint64_t val[NCOUNTERS];

@@ -19,6 +19,10 @@
  *   NLMOCK_WARN=1      successful changes carry an extack warning
  *   NLMOCK_NOCAP=1     ignore NETLINK_CAP_ACK (errors echo the request)
  *   NLMOCK_NOEXTACK=1  ignore NETLINK_EXT_ACK (errors carry no message)
+ *   NLMOCK_HZ=N        HZ of the kernel modelled (default 250): the
+ *                      longest floor is INT_MAX / HZ - 5 seconds
+ *   NLMOCK_SHORTSTAT=N GET_STATS sends counter attribute N as a u32
+ *                      (malformed: the ABI says u64)
  *   NLMOCK_EVENTS=1    joining the "events" group queues three events
  *                      (see queue_events); joining it needs no privilege
  *                      unless NLMOCK_EPERM=1
@@ -130,6 +134,13 @@ static void state_default(struct mstate *s)
 	s->stats[LEMONADE_STAT_A_ICMP_ABSORBED] = 5;
 	s->stats[LEMONADE_STAT_A_ICMP_PASSED] = 2;
 	s->stats[LEMONADE_STAT_A_ICMP_INVALID] = 1;
+	s->stats[LEMONADE_STAT_A_GUARD_INSPECTED] = 634;
+	s->stats[LEMONADE_STAT_A_GUARD_STRIP_DETECTED] = 6;
+	s->stats[LEMONADE_STAT_A_GUARD_RESTORED] = 5;
+	s->stats[LEMONADE_STAT_A_GUARD_RESET] = 4;
+	s->stats[LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK] = 3;
+	s->stats[LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED] = 2;
+	s->stats[LEMONADE_STAT_A_GUARD_SKIPPED] = 9;
 }
 
 static void state_load(struct mstate *s)
@@ -438,8 +449,9 @@ static int parse_port(struct req *r, const struct nlattr *nest,
 				return fail(r, a, ERANGE, "mock: PROTO is not a u8");
 			p->proto = au8(a);
 			has_proto = true;
+			/* NLA_POLICY_MAX(NLA_U8, LEMONADE_PROTO_MAX) */
 			if (p->proto > LEMONADE_PROTO_MAX)
-				return fail(r, a, EINVAL, "unknown protocol %u", p->proto);
+				return fail(r, a, ERANGE, "integer out of range");
 			break;
 		case LEMONADE_PORT_A_TIMEOUT:
 			if (plen != 4)
@@ -454,8 +466,9 @@ static int parse_port(struct req *r, const struct nlattr *nest,
 	}
 	if (!pattr)
 		return fail(r, nest, EINVAL, "port entry without a port number");
+	/* NLA_POLICY_MIN(NLA_U16, 1) */
 	if (!p->port)
-		return fail(r, pattr, EINVAL, "port 0 is not a port");
+		return fail(r, pattr, ERANGE, "integer out of range");
 	if (p->port == 1)	/* a refusal the tool cannot foresee */
 		return fail(r, pattr, EINVAL, "mock refuses port 1");
 	snprintf(log, loglen, "%u%s%s", p->port, has_proto ? "/" : "",
@@ -481,28 +494,126 @@ static struct mport *find_port(struct mstate *s, uint16_t port)
 	return NULL;
 }
 
-/* Like lemonade_cfg_check() in kmod/config.c: the whole result is checked. */
-static int check_cfg(struct req *r, const struct mstate *s, bool force,
-		     const struct nlattr *bad)
+/* HZ of the kernel modelled (NLMOCK_HZ, default Debian's 250). */
+static uint32_t max_floor(void)
 {
+	const char *hz = getenv("NLMOCK_HZ");
+	unsigned long v = hz ? strtoul(hz, NULL, 10) : 250;
+
+	/* LEMONADE_PIN_MAX / HZ - LEMONADE_PIN_GRACE, as kmod/config.c */
+	return (uint32_t)(0x7fffffffUL / (v ? v : 250) - 5);
+}
+
+/* floor_kept() in kmod/config.c: a low floor this change does not bring */
+static bool floor_kept(const struct mstate *old, uint16_t port, uint32_t secs)
+{
+	size_t i;
+
+	if (!port)
+		return old->timeout == secs;
+	for (i = 0; i < old->nports; i++)
+		if (old->ports[i].port == port)
+			return old->ports[i].has_timeout &&
+			       old->ports[i].timeout == secs;
+	return false;
+}
+
+enum part { P_V4, P_V6, P_PORTS, P_MARKS, P_TIMEOUT };
+
+/*
+ * Like lemonade_cfg_check() in kmod/config.c, in the same order: the whole
+ * result is checked, a low floor that @old already had needs no force,
+ * and (as commit() in kmod/netlink.c) the extack points at the attribute
+ * of the part at fault, or at @port for a port command.
+ */
+static int check_cfg(struct req *r, const struct mstate *old,
+		     const struct mstate *s, bool force,
+		     const struct nlattr *const *tb, const struct nlattr *port)
+{
+	enum part what;
+	const char *msg;
+	int err = EINVAL;
 	size_t i, j;
 
-	if (s->nports > LEMONADE_MAX_PORTS)
-		return fail(r, bad, E2BIG, "too many ports (at most 64)");
-	if (s->low >= s->high || s->high > 100 || !s->low)
-		return fail(r, bad, EINVAL, "pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)");
-	if (s->v4 & (1u << LEMONADE_ICMP_V4_FRAG_NEEDED))
-		return fail(r, bad, EINVAL, "ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed");
-	if (below(s->timeout) && !force)
-		return fail(r, bad, EINVAL, "timeout below 7440 s violates RFC 5382 REQ-5; set force to override");
+	what = P_V4;
+	if (s->v4 & (1u << LEMONADE_ICMP_V4_FRAG_NEEDED)) {
+		msg = "ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed";
+		goto bad;
+	}
+	if (s->v4 & ~0xffffu) {
+		msg = "ICMPv4 destination-unreachable codes are 0..15";
+		goto bad;
+	}
+	what = P_V6;
+	if (s->v6 & ~0xffu) {
+		msg = "ICMPv6 destination-unreachable codes are 0..7";
+		goto bad;
+	}
+	what = P_PORTS;
+	if (s->nports > LEMONADE_MAX_PORTS) {
+		msg = "too many ports (at most 64)";
+		err = E2BIG;
+		goto bad;
+	}
+	what = P_MARKS;
+	if (s->low >= s->high || s->high > 100 || !s->low) {
+		msg = "pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)";
+		goto bad;
+	}
+	what = P_TIMEOUT;
+	if (s->timeout > max_floor()) {
+		msg = "timeout too long to store in conntrack; use unlimited (0)";
+		err = ERANGE;
+		goto bad;
+	}
+	if (below(s->timeout) && !force && !floor_kept(old, 0, s->timeout)) {
+		msg = "timeout below 7440 s violates RFC 5382 REQ-5; set force to override";
+		goto bad;
+	}
+	what = P_PORTS;
 	for (i = 0; i < s->nports; i++) {
+		const struct mport *p = &s->ports[i];
+		uint32_t secs = p->has_timeout ? p->timeout : s->timeout;
+
 		for (j = 0; j < i; j++)
-			if (s->ports[j].port == s->ports[i].port)
-				return fail(r, bad, EEXIST, "a port is listed twice");
-		if (s->ports[i].has_timeout && below(s->ports[i].timeout) && !force)
-			return fail(r, bad, EINVAL, "port timeout below 7440 s violates RFC 5382 REQ-5; set force to override");
+			if (s->ports[j].port == p->port) {
+				msg = "a port is listed twice";
+				err = EEXIST;
+				goto bad;
+			}
+		if (secs > max_floor()) {
+			msg = "port timeout too long to store in conntrack; use unlimited (0)";
+			err = ERANGE;
+			goto bad;
+		}
+		if (p->has_timeout && below(secs) && !force &&
+		    !floor_kept(old, p->port, secs)) {
+			msg = "port timeout below 7440 s violates RFC 5382 REQ-5; set force to override";
+			goto bad;
+		}
 	}
 	return 0;
+bad:
+	switch (what) {
+	case P_V4:
+		port = tb[LEMONADE_A_ICMP_V4_CODES];
+		break;
+	case P_V6:
+		port = tb[LEMONADE_A_ICMP_V6_CODES];
+		break;
+	case P_TIMEOUT:
+		port = tb[LEMONADE_A_TIMEOUT];
+		break;
+	case P_MARKS:
+		port = tb[LEMONADE_A_LOW_WATER] ? tb[LEMONADE_A_LOW_WATER] :
+						  tb[LEMONADE_A_HIGH_WATER];
+		break;
+	default:
+		if (!port)
+			port = tb[LEMONADE_A_PORTS];
+		break;
+	}
+	return fail(r, port, err, "%s", msg);
 }
 
 static void put_config(struct mbuf *b, const struct mstate *s)
@@ -713,14 +824,25 @@ static int lemonade(struct req *r, struct mbuf *reply)
 
 		logf_("%s\n", log);
 		mb_attr(reply, LEMONADE_STAT_A_PAD, NULL, 0);
-		for (int i = LEMONADE_STAT_A_FIRST; i <= LEMONADE_STAT_A_MAX; i++)
-			mb_u64(reply, i, s.stats[i]);
+		for (int i = LEMONADE_STAT_A_FIRST; i <= LEMONADE_STAT_A_MAX; i++) {
+			/* NLMOCK_SHORTSTAT=N: counter N is malformed (4 bytes) */
+			const char *bad = getenv("NLMOCK_SHORTSTAT");
+
+			if (bad && atoi(bad) == i)
+				mb_u32(reply, i, (uint32_t)s.stats[i]);
+			else
+				mb_u64(reply, i, s.stats[i]);
+		}
 		mb_nest_end(reply, st);
 		return 1;
 	}
 	case LEMONADE_CMD_GET_FLOWS:
 		if (tb[LEMONADE_A_FILTER_PORT]) {
 			r->filter = au16(tb[LEMONADE_A_FILTER_PORT]);
+			/* NLA_POLICY_MIN(NLA_U16, 1) */
+			if (!r->filter)
+				return fail(r, tb[LEMONADE_A_FILTER_PORT], ERANGE,
+					    "integer out of range");
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " FILTER_PORT=%u", r->filter);
 		}
@@ -737,13 +859,12 @@ static int lemonade(struct req *r, struct mbuf *reply)
 		if (tb[LEMONADE_A_ENABLED]) {
 			n.enabled = au8(tb[LEMONADE_A_ENABLED]);
 			if (n.enabled > 1)
-				return fail(r, tb[LEMONADE_A_ENABLED], ERANGE, "mock: ENABLED > 1");
+				return fail(r, tb[LEMONADE_A_ENABLED], ERANGE, "integer out of range");
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " ENABLED=%u", n.enabled);
 		}
 		if (tb[LEMONADE_A_TIMEOUT]) {
 			n.timeout = au32(tb[LEMONADE_A_TIMEOUT]);
-			bad = tb[LEMONADE_A_TIMEOUT];
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " TIMEOUT=%u", n.timeout);
 		}
@@ -751,7 +872,7 @@ static int lemonade(struct req *r, struct mbuf *reply)
 			n.high = au8(tb[LEMONADE_A_HIGH_WATER]);
 			bad = tb[LEMONADE_A_HIGH_WATER];
 			if (!n.high || n.high > 100)
-				return fail(r, bad, ERANGE, "mock: HIGH_WATER out of 1..100");
+				return fail(r, bad, ERANGE, "integer out of range");
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " HIGH=%u", n.high);
 		}
@@ -759,7 +880,7 @@ static int lemonade(struct req *r, struct mbuf *reply)
 			n.low = au8(tb[LEMONADE_A_LOW_WATER]);
 			bad = tb[LEMONADE_A_LOW_WATER];
 			if (!n.low || n.low > 100)
-				return fail(r, bad, ERANGE, "mock: LOW_WATER out of 1..100");
+				return fail(r, bad, ERANGE, "integer out of range");
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " LOW=%u", n.low);
 		}
@@ -783,7 +904,7 @@ static int lemonade(struct req *r, struct mbuf *reply)
 				if (!at)
 					continue;
 				if (au8(at) > u8s[i].max)
-					return fail(r, at, ERANGE, "mock: %s out of range", u8s[i].name);
+					return fail(r, at, ERANGE, "integer out of range");
 				*dst[i] = au8(at);
 				snprintf(log + strlen(log), sizeof(log) - strlen(log),
 					 " %s=%u", u8s[i].name, *dst[i]);
@@ -791,7 +912,6 @@ static int lemonade(struct req *r, struct mbuf *reply)
 		}
 		if (tb[LEMONADE_A_ICMP_V4_CODES]) {
 			n.v4 = au32(tb[LEMONADE_A_ICMP_V4_CODES]);
-			bad = tb[LEMONADE_A_ICMP_V4_CODES];
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " V4=%#x", n.v4);
 		}
@@ -803,7 +923,6 @@ static int lemonade(struct req *r, struct mbuf *reply)
 		if (tb[LEMONADE_A_PORTS]) {
 			const struct nlattr *pa = tb[LEMONADE_A_PORTS];
 
-			bad = pa;
 			n.nports = 0;
 			snprintf(log + strlen(log), sizeof(log) - strlen(log), " PORTS=[");
 			for_each_attr(a, adata(pa), pa->nla_len - NLA_HDRLEN) {
@@ -811,9 +930,10 @@ static int lemonade(struct req *r, struct mbuf *reply)
 				struct mport p;
 				char plog[64];
 
-				if ((a->nla_type & NLA_TYPE_MASK) != LEMONADE_A_PORT ||
-				    !(a->nla_type & NLA_F_NESTED))
-					return fail(r, a, EINVAL, "mock: PORTS holds a non-PORT");
+				if ((a->nla_type & NLA_TYPE_MASK) != LEMONADE_A_PORT)
+					return fail(r, a, EINVAL, "ports nest holds only port entries");
+				if (!(a->nla_type & NLA_F_NESTED))
+					return fail(r, a, EINVAL, "mock: NLA_F_NESTED missing on a port entry");
 				if (n.nports == LEMONADE_MAX_PORTS)
 					return fail(r, a, E2BIG, "too many ports (at most 64)");
 				err = parse_port(r, a, &p, &tattr, plog, sizeof(plog));
@@ -828,7 +948,7 @@ static int lemonade(struct req *r, struct mbuf *reply)
 		if (force)
 			snprintf(log + strlen(log), sizeof(log) - strlen(log), " FORCE");
 		logf_("%s\n", log);
-		err = check_cfg(r, &n, force, bad);
+		err = check_cfg(r, &s, &n, force, tb, NULL);
 		if (err)
 			return err;
 		state_save(&n);
@@ -856,7 +976,7 @@ static int lemonade(struct req *r, struct mbuf *reply)
 				return fail(r, pn, E2BIG, "too many ports (at most 64)");
 			n.ports[n.nports++] = p;
 		}
-		err = check_cfg(r, &n, force, pn);
+		err = check_cfg(r, &s, &n, force, tb, pn);
 		if (err)
 			return err;
 		state_save(&n);
