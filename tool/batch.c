@@ -343,7 +343,7 @@ int batch_run(const char *file)
 	ret = batch_check(&b);
 	if (ret)
 		goto out;
-	ret = lemon_nl_open();
+	ret = lemon_nl_open_change();
 	if (ret)
 		goto out;
 	ret = config_get(&b.cfg);

@@ -322,12 +322,18 @@ void port_print(const struct lemon_port *p, const struct lemon_config *cfg)
 		}
 		print_string(PRINT_ANY, "proto", " proto %s", name);
 	}
+	/*
+	 * The text is what "port add" takes back: a port that follows the
+	 * global floor shows none (the first line of "show" has it), and a
+	 * floor below the RFC 5382 minimum shows the "force" it needs.
+	 */
 	if (p->has_timeout) {
 		print_duration(PRINT_ANY, "timeout", " timeout %s", p->timeout);
 		print_bool(PRINT_JSON, "own_timeout", NULL, true);
+		if (below_rfc_floor(p->timeout))
+			print_string(PRINT_FP, NULL, "%s", " force");
 	} else if (cfg->has_timeout) {
-		print_duration(PRINT_ANY, "timeout", " timeout %s (global)",
-			       cfg->timeout);
+		print_duration(PRINT_JSON, "timeout", NULL, cfg->timeout);
 		print_bool(PRINT_JSON, "own_timeout", NULL, false);
 	}
 	close_json_object();
@@ -387,12 +393,16 @@ static void print_config(const struct lemon_config *cfg)
 	size_t i;
 
 	open_json_object(NULL);
+	/* each line is what "set" takes back (JSON keys stay as they were) */
 	if (cfg->has_enabled)
-		print_on_off(PRINT_ANY, "enabled", "enabled %s", cfg->enabled);
-	if (cfg->has_timeout)
+		print_on_off(PRINT_ANY, "enabled", "enable %s", cfg->enabled);
+	if (cfg->has_timeout) {
 		print_duration(PRINT_ANY, "timeout",
 			       cfg->has_enabled ? " timeout %s" : "timeout %s",
 			       cfg->timeout);
+		if (below_rfc_floor(cfg->timeout))
+			print_string(PRINT_FP, NULL, "%s", " force");
+	}
 	if (cfg->has_high || cfg->has_low) {
 		print_string(PRINT_FP, NULL, "%s",
 			     cfg->has_enabled || cfg->has_timeout ?
@@ -492,7 +502,7 @@ int cmd_set(int argc, char **argv)
 	ret = config_check_set(&a, NULL);
 	if (ret)
 		return ret;
-	ret = lemon_nl_open();
+	ret = lemon_nl_open_change();
 	if (ret)
 		return ret;
 	msg = lemon_nl_request(LEMONADE_CMD_SET_CONFIG);

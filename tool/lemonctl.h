@@ -71,6 +71,7 @@ struct port_args {
 /* Global options. */
 struct lemon_opts {
 	bool json, pretty;
+	bool timestamp;		/* -t: monitor prints when each event came */
 	const char *netns;
 	const char *batch;
 };

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "duration.h"
 #include "lemonctl.h"
@@ -15,7 +16,10 @@ void monitor_usage(FILE *f)
 		"Usage: " PROG_NAME " monitor [ count N ] [ timeout DURATION ]\n"
 		"Prints the events of nf_lemonade in this network namespace as they\n"
 		"happen, one line each (one JSON object per line with -j), until\n"
-		"N events, DURATION (e.g. 30s, 5m) or SIGINT/SIGTERM. Needs CAP_NET_ADMIN.\n");
+		"N events, DURATION (e.g. 30s, 5m) or SIGINT/SIGTERM. Needs CAP_NET_ADMIN.\n"
+		"-t (--timestamp) starts each line with the time the event came,\n"
+		"[YYYY-MM-DDTHH:MM:SS.UUUUUU] in local time, as \"ip -ts monitor\" does\n"
+		"(JSON: the key \"timestamp\").\n");
 }
 
 static const char *const event_names[] = {
@@ -52,6 +56,19 @@ static int print_event(struct nlattr **tb, void *arg)
 		name = num;
 	}
 	open_json_object(NULL);
+	if (opts.timestamp) {
+		/* as "ip -ts monitor": local time, microseconds */
+		char when[64], tstr[96];
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(tstr, sizeof(tstr), "%s.%06u", when,
+			 (unsigned int)(ts.tv_nsec / 1000) % 1000000u);
+		print_string(PRINT_ANY, "timestamp", "[%s] ", tstr);
+	}
 	print_string(PRINT_ANY, "event", "%s", name);
 	if (tb[LEMONADE_A_EVENT_COUNT])
 		print_uint(PRINT_ANY, "count", " count %u",

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <string.h>
 
 #include "lemonctl.h"
@@ -145,12 +146,21 @@ static int send_port(uint8_t cmd, const struct port_args *a)
 	struct nl_msg *msg;
 	int ret;
 
-	ret = lemon_nl_open();
+	ret = lemon_nl_open_change();
 	if (ret)
 		return ret;
 	msg = lemon_nl_request(cmd);
 	if (!msg)
 		return EXIT_FAIL;
+	if (cmd == LEMONADE_CMD_DEL_PORT) {
+		char what[128];
+
+		/* the module's "port is not listed" does not say which */
+		snprintf(what, sizeof(what),
+			 "port %u is not listed, so it cannot be deleted (see: " PROG_NAME " port list)",
+			 a->p.port);
+		lemon_nl_own_error(ENOENT, what);
+	}
 	if (port_put(msg, &a->p) ||
 	    (a->force && nla_put_flag(msg, LEMONADE_A_FORCE) < 0)) {
 		nlmsg_free(msg);
@@ -166,7 +176,7 @@ static int port_flush(void)
 	struct nlattr *nest;
 	int ret;
 
-	ret = lemon_nl_open();
+	ret = lemon_nl_open_change();
 	if (ret)
 		return ret;
 	msg = lemon_nl_request(LEMONADE_CMD_SET_CONFIG);

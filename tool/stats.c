@@ -101,7 +101,7 @@ static int stats_reset(void)
 	struct nl_msg *msg;
 	int ret;
 
-	ret = lemon_nl_open();
+	ret = lemon_nl_open_change();
 	if (ret)
 		return ret;
 	msg = lemon_nl_request(LEMONADE_CMD_RESET_STATS);

@@ -101,10 +101,10 @@ G='GET_CONFIG flags=0x5 version=1'
 # --- show ------------------------------------------------------------
 reset_state
 lc show
-expect "show text" 0 "enabled on timeout 2h4m pressure high 90% low 80%
-port 143 proto imap timeout 2h4m (global)
-port 587 proto smtp timeout 2h4m (global)
-port 674 proto acap timeout 2h4m (global)
+expect "show text" 0 "enable on timeout 2h4m pressure high 90% low 80%
+port 143 proto imap
+port 587 proto smtp
+port 674 proto acap
 icmp absorb states established validate off codes4 0,1,5 codes6 0,2,3
 guard restore" ""
 expect_log "show" "$G"
@@ -114,15 +114,15 @@ expect "no object is show" 0 "$(LD_PRELOAD=$NLMOCK "$LEMONCTL" show)" ""
 
 lc -j show
 expect_json "show -j schema" '
-	(keys == ["enabled","guard","icmp","ports","pressure","timeout"]) and
+	(keys_unsorted == ["enabled","timeout","unlimited","pressure","ports","icmp","guard"]) and
 	.icmp == {"policy":"absorb","states":"established","validate":false,
 		"codes4":[0,1,5],"codes6":[0,2,3]} and .guard == "restore" and
-	.enabled == true and .timeout == 7440 and
+	.enabled == true and .timeout == 7440 and .unlimited == false and
 	.pressure == {"high":90,"low":80} and
 	.ports == [
-		{"port":143,"proto":"imap","timeout":7440,"own_timeout":false},
-		{"port":587,"proto":"smtp","timeout":7440,"own_timeout":false},
-		{"port":674,"proto":"acap","timeout":7440,"own_timeout":false}]'
+		{"port":143,"proto":"imap","timeout":7440,"unlimited":false,"own_timeout":false},
+		{"port":587,"proto":"smtp","timeout":7440,"unlimited":false,"own_timeout":false},
+		{"port":674,"proto":"acap","timeout":7440,"unlimited":false,"own_timeout":false}]'
 compact=$out
 lc -j -p show
 expect_json "show -j -p is valid" '.enabled == true'
@@ -142,10 +142,10 @@ lc set timeout 3h enable off
 expect "set timeout 3h enable off" 0 "" ""
 expect_log "set" "SET_CONFIG flags=0x5 version=1 ENABLED=0 TIMEOUT=10800"
 lc show
-expect "show after set" 0 "enabled off timeout 3h pressure high 90% low 80%
-port 143 proto imap timeout 3h (global)
-port 587 proto smtp timeout 3h (global)
-port 674 proto acap timeout 3h (global)
+expect "show after set" 0 "enable off timeout 3h pressure high 90% low 80%
+port 143 proto imap
+port 587 proto smtp
+port 674 proto acap
 icmp absorb states established validate off codes4 0,1,5 codes6 0,2,3
 guard restore" ""
 
@@ -154,14 +154,14 @@ lc set timeout unlimited enable on pressure low 70% high 95
 expect "set unlimited" 0 "" ""
 expect_log "set unlimited" "SET_CONFIG flags=0x5 version=1 ENABLED=1 TIMEOUT=0 HIGH=95 LOW=70"
 lc -j show
-expect_json "unlimited in JSON" '.timeout == "unlimited" and
-	.ports[0].timeout == "unlimited" and .ports[0].own_timeout == false and
+expect_json "unlimited in JSON: one type per key" '.timeout == 0 and .unlimited == true and
+	.ports[0].timeout == 0 and .ports[0].unlimited == true and .ports[0].own_timeout == false and
 	.pressure == {"high":95,"low":70}'
 lc show
-expect "unlimited in text" 0 "enabled on timeout unlimited pressure high 95% low 70%
-port 143 proto imap timeout unlimited (global)
-port 587 proto smtp timeout unlimited (global)
-port 674 proto acap timeout unlimited (global)
+expect "unlimited in text" 0 "enable on timeout unlimited pressure high 95% low 70%
+port 143 proto imap
+port 587 proto smtp
+port 674 proto acap
 icmp absorb states established validate off codes4 0,1,5 codes6 0,2,3
 guard restore" ""
 
@@ -258,24 +258,57 @@ expect_log "port add" \
 	"ADD_PORT flags=0x5 version=1 PORT=995" \
 	"ADD_PORT flags=0x5 version=1 PORT=2525/smtp/t300 FORCE"
 lc port
-expect "port list" 0 "port 143 proto imap timeout 2h4m (global)
-port 587 proto smtp timeout 2h4m (global)
-port 674 proto acap timeout 2h4m (global)
+expect "port list" 0 "port 143 proto imap
+port 587 proto smtp
+port 674 proto acap
 port 993 proto imap timeout 1d
-port 995 proto none timeout 2h4m (global)
-port 2525 proto smtp timeout 5m" ""
+port 995 proto none
+port 2525 proto smtp timeout 5m force" ""
 lc -j port list
 expect_json "port list -j" 'length == 6 and
-	.[3] == {"port":993,"proto":"imap","timeout":86400,"own_timeout":true} and
+	.[3] == {"port":993,"proto":"imap","timeout":86400,"unlimited":false,"own_timeout":true} and
 	.[5].timeout == 300 and .[5].own_timeout == true'
 lc port show
 expect "port show = port list" 0 "$(LD_PRELOAD=$NLMOCK "$LEMONCTL" port list)" ""
+
+# what "show" prints is what "set" and "port add" take back
+lc set timeout 1h force enable off pressure high 95% low 85
+lc set icmp pass states all codes4 0-3,13 codes6 none guard log
+lc port add 2526 timeout unlimited
+lc show
+printf '%s\n' "$out" >"$tmp/shown"
+before=$(LD_PRELOAD=$NLMOCK "$LEMONCTL" -j show)
+lc set timeout 2h4m enable on pressure high 90 low 80
+lc set icmp absorb states established codes4 0,1,5 codes6 0,2,3 guard restore
+lc port flush
+typed=0
+while read -r line; do
+	# shellcheck disable=SC2086 # the words of the line
+	case $line in
+	port\ *) lc port add ${line#port } ;;
+	*) lc set $line ;;
+	esac
+	if [ "$rc" = 0 ] && [ -z "$err" ]; then
+		typed=$((typed + 1))
+	else
+		ko "typed back: $line" "exit $rc" "$err"
+	fi
+done <"$tmp/shown"
+after=$(LD_PRELOAD=$NLMOCK "$LEMONCTL" -j show)
+if [ "$typed" = "$(wc -l <"$tmp/shown")" ] && [ "$before" = "$after" ]; then
+	ok "show output typed back as set/port add gives the same configuration"
+else
+	ko "show output typed back" "$(cat "$tmp/shown")" "$before" "$after"
+fi
+lc set timeout 2h4m enable on pressure high 90 low 80
+lc port del 2526
 
 reset_log
 lc port del 993
 expect "port del" 0 "" ""
 lc port del 993
-expect "port del, not listed" 1 "" 'Error: port is not listed'
+expect "port del, not listed: lemonctl names the port" 1 "" \
+	'Error: port 993 is not listed, so it cannot be deleted (see: lemonctl port list)'
 # (port 2525 keeps its forced floor: no FORCE needed)
 expect_log "port del" "DEL_PORT flags=0x5 version=1 PORT=993" \
 	"DEL_PORT flags=0x5 version=1 PORT=993" \
@@ -355,8 +388,8 @@ expect "batch" 0 "" ""
 expect_log "batch folds into one SET_CONFIG" "$G" \
 	"SET_CONFIG flags=0x5 version=1 ENABLED=1 TIMEOUT=10800 HIGH=95 LOW=85 ICMP_POLICY=0 ICMP_STATES=0 ICMP_VALIDATE=0 GUARD=0 V4=0x23 V6=0xd PORTS=[143/imap,587/smtp/t86400,993/imap/t0] FORCE"
 lc show
-expect "after batch" 0 "enabled on timeout 3h pressure high 95% low 85%
-port 143 proto imap timeout 3h (global)
+expect "after batch" 0 "enable on timeout 3h pressure high 95% low 85%
+port 143 proto imap
 port 587 proto smtp timeout 1d
 port 993 proto imap timeout unlimited
 icmp absorb states established validate off codes4 0,1,5 codes6 0,2,3
@@ -442,16 +475,78 @@ NLMOCK_EPERM=1 lc port flush
 expect "EPERM on port flush" 1 "" "Error: Operation not permitted (changing lemonade configuration needs CAP_NET_ADMIN in this network namespace)"
 NLMOCK_WARN=1 lc set enable on
 expect "extack warning on success" 0 "" "Warning: mock warning"
-NLMOCK_NOCAP=1 lc port del 7
-expect "uncapped error echo" 1 "" 'Error: port is not listed'
+NLMOCK_NOCAP=1 lc port add 1
+expect "uncapped error echo" 1 "" 'Error: mock refuses port 1 (in "port 1")'
+NLMOCK_NOEXTACK=1 lc port add 1
+expect "no extack: strerror" 1 "" 'Error: Invalid argument'
 NLMOCK_NOEXTACK=1 lc port del 7
-expect "no extack: strerror" 1 "" 'Error: No such file or directory'
+expect "port del, no extack: lemonctl names the port" 1 "" \
+	'Error: port 7 is not listed, so it cannot be deleted (see: lemonctl port list)'
 NLMOCK_NOFAMILY=1 lc show
 expect "module missing" 1 "" "Error: nf_lemonade is not loaded (try: modprobe nf_lemonade)"
 NLMOCK_NOFAMILY=1 lc -V
 expect "-V, module missing" 0 "lemonctl $LEMONADE_VERSION module not loaded" ""
 lc -V
 expect "-V" 0 "lemonctl $LEMONADE_VERSION module 0.1.0-mock" ""
+
+# --- reading never loads the module ----------------------------------------
+# The family is looked up with a CTRL_CMD_GETFAMILY dump, which the kernel
+# answers without trying to load anything; a request by name for a missing
+# family makes it load nf_lemonade (MODULE_ALIAS_GENL_FAMILY).
+export NLMOCK_CTRL_LOG=$tmp/ctrl
+MISSING="Error: nf_lemonade is not loaded (try: modprobe nf_lemonade)"
+while IFS='|' read -r want args; do
+	[ -z "$want" ] && continue
+	: >"$NLMOCK_CTRL_LOG"
+	# shellcheck disable=SC2086 # word splitting of the table is wanted
+	NLMOCK_NOFAMILY=1 NLMOCK_AUTOLOAD=1 lc $args
+	if [ "$want" = V ]; then
+		expect "$args without the module" 0 "lemonctl $LEMONADE_VERSION module not loaded" ""
+	else
+		expect "$args without the module" 1 "" "$MISSING"
+	fi
+	if [ "$(cat "$NLMOCK_CTRL_LOG")" = "GETFAMILY dump" ]; then
+		ok "$args: one family dump, no module request"
+	else
+		ko "$args: one family dump, no module request" "$(cat "$NLMOCK_CTRL_LOG")"
+	fi
+done <<'TABLE'
+V|-V
+1|show
+1|-j show
+1|config show
+1|port
+1|port list
+1|stats
+1|flows
+1|flows port 143
+1|monitor count 1 timeout 2s
+1|save
+TABLE
+# a change by a caller with CAP_NET_ADMIN (root here) may load it
+: >"$NLMOCK_CTRL_LOG"
+NLMOCK_NOFAMILY=1 NLMOCK_AUTOLOAD=1 lc set enable on
+expect "set loads the module by its alias" 0 "" ""
+if [ "$(cat "$NLMOCK_CTRL_LOG")" = "GETFAMILY dump
+GETFAMILY name=lemonade
+modprobe net-pf-16-proto-16-family-lemonade" ]; then
+	ok "set: dump, then a request by name"
+else
+	ko "set: dump, then a request by name" "$(cat "$NLMOCK_CTRL_LOG")"
+fi
+for args in "set enable on" "port add 993" "port del 143" "port flush" "stats reset"; do
+	# shellcheck disable=SC2086
+	NLMOCK_NOFAMILY=1 lc $args
+	expect "$args: module not loadable" 1 "" "$MISSING"
+done
+: >"$NLMOCK_CTRL_LOG"
+lc show
+if [ "$(cat "$NLMOCK_CTRL_LOG")" = "GETFAMILY dump" ]; then
+	ok "show with the module: one family dump"
+else
+	ko "show with the module: one family dump" "$(cat "$NLMOCK_CTRL_LOG")"
+fi
+unset NLMOCK_CTRL_LOG
 
 if grep -v '^  ->' "$NLMOCK_LOG" | grep -qv 'flags=0x5 version=1'; then
 	ko "every request is REQUEST|ACK, version 1" "$(cat "$NLMOCK_LOG")"
@@ -470,10 +565,10 @@ lc -j show
 expect_json "icmp and guard in JSON" '.icmp == {"policy":"pass","states":"all",
 	"validate":true,"codes4":[0,1,2,3,13],"codes6":[]} and .guard == "log"'
 lc show
-expect "icmp and guard in text" 0 "enabled on timeout 2h4m pressure high 90% low 80%
-port 143 proto imap timeout 2h4m (global)
-port 587 proto smtp timeout 2h4m (global)
-port 674 proto acap timeout 2h4m (global)
+expect "icmp and guard in text" 0 "enable on timeout 2h4m pressure high 90% low 80%
+port 143 proto imap
+port 587 proto smtp
+port 674 proto acap
 icmp pass states all validate on codes4 0,1,2,3,13 codes6 none
 guard log" ""
 reset_log
@@ -528,8 +623,8 @@ lc -j flows
 expect_json "flows -j" 'length == 2 and .[0] == {"id":101,"family":"ipv4",
 	"src":"192.0.2.2","sport":40001,"dst":"198.51.100.2","dport":143,
 	"port":143,"state":"established","remaining":7443,"timeout":7440,
-	"marked":true,"guard":"none"} and .[1].family == "ipv6" and
-	.[1].src == "2001:db8:1::2" and .[1].timeout == "unlimited" and
+	"unlimited":false,"marked":true,"guard":"none"} and .[1].family == "ipv6" and
+	.[1].src == "2001:db8:1::2" and .[1].timeout == 0 and .[1].unlimited == true and
 	.[1].marked == false'
 reset_log
 lc -j flows port 587
@@ -561,6 +656,31 @@ if [ "$rc" = 0 ] && [ -z "$err" ] && [ "$(wc -l <"$tmp/out")" = 3 ] &&
 else
 	ko "monitor -j: one JSON object per line" "$out" "$err"
 fi
+# -t: "[YYYY-MM-DDTHH:MM:SS.UUUUUU] " before each event, as ip -ts monitor
+TS='\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\]'
+for args in "-t monitor count 3" "monitor -t count 3" "--timestamp monitor count 3"; do
+	# shellcheck disable=SC2086
+	NLMOCK_EVENTS=1 lc $args
+	if [ "$rc" = 0 ] && [ -z "$err" ] && [ "$(wc -l <<<"$out")" = 3 ] &&
+	   [ "$(grep -cE "^$TS (icmp_absorbed|pressure_release|200)( |\$)" <<<"$out")" = 3 ] &&
+	   [ "$(sed -E "s/^$TS //" <<<"$out")" = "icmp_absorbed ipv4 192.0.2.2:40001 -> 198.51.100.2:143 port 143 state established remaining 2h4m3s timeout 2h4m marked yes guard none id 101 icmp type 3 code 1
+pressure_release count 17 suppressed 2
+200" ]; then
+		ok "$args: a timestamp before each event"
+	else
+		ko "$args: a timestamp before each event" "exit $rc" "$out" "$err"
+	fi
+done
+NLMOCK_EVENTS=1 lc -t -j monitor count 3
+if [ "$rc" = 0 ] && [ -z "$err" ] &&
+   jq -es --arg re "^${TS:2:-2}\$" 'length == 3 and all(.[]; (.timestamp | type) == "string" and (.timestamp | test($re))) and
+	.[1] == (.[1] | {timestamp} + {"event":"pressure_release","count":17,"suppressed":2})' "$tmp/out" >/dev/null; then
+	ok "-t -j monitor: a \"timestamp\" key in each event"
+else
+	ko "-t -j monitor: a \"timestamp\" key in each event" "$out" "$err"
+fi
+NLMOCK_EVENTS=1 lc -j monitor count 1
+expect_json "no -t: no timestamp" 'has("timestamp") | not'
 NLMOCK_EVENTS=1 lc monitor count 1
 expect "monitor count 1" 0 "icmp_absorbed ipv4 192.0.2.2:40001 -> 198.51.100.2:143 port 143 state established remaining 2h4m3s timeout 2h4m marked yes guard none id 101 icmp type 3 code 1" ""
 start=$(date +%s%N)
@@ -584,6 +704,9 @@ for sig in TERM INT; do
 		ko "monitor ends cleanly on SIG$sig" "exit $rc" "$(cat "$tmp/err")"
 	fi
 done
+NLMOCK_NOGROUP=1 lc monitor count 1
+expect "monitor, no events group" 1 "" \
+	"Error: the loaded nf_lemonade sends no events (is it older than lemonctl $LEMONADE_VERSION?)"
 NLMOCK_EPERM=1 lc monitor count 1
 expect "monitor needs CAP_NET_ADMIN" 1 "" \
 	"Error: Operation not permitted (watching lemonade events needs CAP_NET_ADMIN in this network namespace)"

@@ -14,6 +14,9 @@
  *   NLMOCK_STATE  file holding the configuration between runs (required)
  *   NLMOCK_LOG    file to which every request is appended, decoded
  *   NLMOCK_NOFAMILY=1  the family is not registered (module not loaded)
+ *   NLMOCK_AUTOLOAD=1  ... but a GETFAMILY request by name loads it
+ *   NLMOCK_NOGROUP=1   the family has no "events" group (older module)
+ *   NLMOCK_CTRL_LOG    file to which every "nlctrl" request is appended
  *   NLMOCK_EPERM=1     changes are refused with EPERM, as without
  *                      CAP_NET_ADMIN (no extack, like genetlink)
  *   NLMOCK_WARN=1      successful changes carry an extack warning
@@ -986,47 +989,93 @@ static int lemonade(struct req *r, struct mbuf *reply)
 	return fail(r, NULL, EOPNOTSUPP, "mock: unhandled");
 }
 
+static void ctrl_log(const char *fmt, ...)
+{
+	const char *path = getenv("NLMOCK_CTRL_LOG");
+	va_list ap;
+	FILE *f;
+
+	if (!path || !(f = fopen(path, "a")))
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+}
+
+/* One CTRL_CMD_NEWFAMILY message (NLM_F_MULTI inside a dump). */
+static void put_family(struct mbuf *b, const struct nlmsghdr *nlh,
+		       uint16_t flags, const char *name, uint16_t id,
+		       bool groups)
+{
+	struct genlmsghdr *rg;
+
+	mb_msg(b, GENL_ID_CTRL, flags, nlh);
+	rg = mb_put(b, GENL_HDRLEN);
+	rg->cmd = CTRL_CMD_NEWFAMILY;
+	rg->version = 2;
+	mb_attr(b, CTRL_ATTR_FAMILY_NAME, name, strlen(name) + 1);
+	mb_attr(b, CTRL_ATTR_FAMILY_ID, &id, sizeof(id));
+	mb_u32(b, CTRL_ATTR_VERSION, LEMONADE_GENL_VERSION);
+	mb_u32(b, CTRL_ATTR_HDRSIZE, 0);
+	mb_u32(b, CTRL_ATTR_MAXATTR, LEMONADE_A_MAX);
+	if (groups && !getenv("NLMOCK_NOGROUP")) {
+		size_t grps = mb_nest(b, CTRL_ATTR_MCAST_GROUPS);
+		size_t g1 = mb_nest(b, 1);
+
+		mb_u32(b, CTRL_ATTR_MCAST_GRP_ID, EVENTS_GRP);
+		mb_attr(b, CTRL_ATTR_MCAST_GRP_NAME, LEMONADE_MCGRP_EVENTS,
+			sizeof(LEMONADE_MCGRP_EVENTS));
+		mb_nest_end(b, g1);
+		mb_nest_end(b, grps);
+	}
+	mb_done(b);
+}
+
+/*
+ * The "nlctrl" family. As in the kernel, a GETFAMILY request by name for
+ * a family that is not registered asks for a module (request_module of
+ * "net-pf-16-proto-16-family-NAME"): the mock logs that as "modprobe" in
+ * NLMOCK_CTRL_LOG, and with NLMOCK_AUTOLOAD=1 the module then loads. A
+ * GETFAMILY dump lists what is registered and never loads anything.
+ */
 static void ctrl(const struct nlmsghdr *nlh)
 {
 	const struct genlmsghdr *g = NLMSG_DATA(nlh);
 	const struct nlattr *a;
 	const char *name = NULL;
 	struct mbuf b;
-	uint16_t id = FAMILY_ID;
 	int alen = (int)nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
+	bool present = !getenv("NLMOCK_NOFAMILY");
 
 	for_each_attr(a, (const char *)g + GENL_HDRLEN, alen)
 		if ((a->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_FAMILY_NAME)
 			name = adata(a);
-	if (g->cmd != CTRL_CMD_GETFAMILY || !name ||
-	    strcmp(name, LEMONADE_GENL_NAME) || getenv("NLMOCK_NOFAMILY")) {
+	if (g->cmd != CTRL_CMD_GETFAMILY) {
+		send_ack(nlh, -EOPNOTSUPP, NULL, -1);
+		return;
+	}
+	if (nlh->nlmsg_flags & NLM_F_DUMP) {
+		ctrl_log("GETFAMILY dump\n");
+		put_family(&b, nlh, NLM_F_MULTI, "nlctrl", GENL_ID_CTRL, false);
+		if (present)
+			put_family(&b, nlh, NLM_F_MULTI, LEMONADE_GENL_NAME,
+				   FAMILY_ID, true);
+		mb_msg(&b, NLMSG_DONE, NLM_F_MULTI, nlh);
+		*(int *)mb_put(&b, sizeof(int)) = 0;
+		mb_done(&b);
+		return;
+	}
+	ctrl_log("GETFAMILY name=%s\n", name ? name : "(none)");
+	if (name && !strcmp(name, LEMONADE_GENL_NAME) && !present) {
+		ctrl_log("modprobe net-pf-16-proto-16-family-%s\n", name);
+		present = getenv("NLMOCK_AUTOLOAD") != NULL;
+	}
+	if (!name || strcmp(name, LEMONADE_GENL_NAME) || !present) {
 		send_ack(nlh, -ENOENT, NULL, -1);
 		return;
 	}
-	mb_msg(&b, GENL_ID_CTRL, 0, nlh);
-	{
-		struct genlmsghdr *rg = mb_put(&b, GENL_HDRLEN);
-
-		rg->cmd = CTRL_CMD_NEWFAMILY;
-		rg->version = 2;
-	}
-	mb_attr(&b, CTRL_ATTR_FAMILY_NAME, LEMONADE_GENL_NAME,
-		sizeof(LEMONADE_GENL_NAME));
-	mb_attr(&b, CTRL_ATTR_FAMILY_ID, &id, sizeof(id));
-	mb_u32(&b, CTRL_ATTR_VERSION, LEMONADE_GENL_VERSION);
-	mb_u32(&b, CTRL_ATTR_HDRSIZE, 0);
-	mb_u32(&b, CTRL_ATTR_MAXATTR, LEMONADE_A_MAX);
-	{
-		size_t grps = mb_nest(&b, CTRL_ATTR_MCAST_GROUPS);
-		size_t g1 = mb_nest(&b, 1);
-
-		mb_u32(&b, CTRL_ATTR_MCAST_GRP_ID, EVENTS_GRP);
-		mb_attr(&b, CTRL_ATTR_MCAST_GRP_NAME, LEMONADE_MCGRP_EVENTS,
-			sizeof(LEMONADE_MCGRP_EVENTS));
-		mb_nest_end(&b, g1);
-		mb_nest_end(&b, grps);
-	}
-	mb_done(&b);
+	put_family(&b, nlh, 0, LEMONADE_GENL_NAME, FAMILY_ID, true);
 	if (nlh->nlmsg_flags & NLM_F_ACK)
 		send_ack(nlh, 0, NULL, -1);
 }
