@@ -38,7 +38,7 @@ done <<TABLE
 0|-j show|jq:.enabled == true and .timeout == 7440 and .pressure == {"high":90,"low":80} and ([.ports[] | [.port, .proto, .timeout, .own_timeout]] == [[143,"imap",7440,false],[587,"smtp",7440,false],[674,"acap",7440,false]]) and .icmp == {"policy":"absorb","states":"established","validate":false,"codes4":[0,1,5],"codes6":[0,2,3]} and .guard == "restore" and .unlimited == false and keys_unsorted == ["enabled","timeout","unlimited","pressure","ports","icmp","guard"]
 0|show|~enable on timeout 2h4m pressure high 90% low 80%
 0|show|~port 587 proto smtp
-1|sh:lemonctl -n @T show | grep -F "(global)"|-
+0|sh:lemonctl -n @T show > \$TMPD/shown0 && ! grep -qF "(global)" \$TMPD/shown0 && grep -qx "port 143 proto imap" \$TMPD/shown0|-
 0|sh:typed_back|=
 0|show|~icmp absorb states established validate off codes4 0,1,5 codes6 0,2,3
 0|@x show|~guard restore
