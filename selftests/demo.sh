@@ -17,7 +17,7 @@ echo "# building nf_lemonade for $KVER, lemonctl and the masking NFQUEUE program
 make -s kmod KVER="$KVER"
 make -s tool
 make -s -C selftests/progs
-echo "# booting $KVER under QEMU (about 30 s), then two phases of about a minute each"
+echo "# booting $KVER under QEMU (about 30 s), then the two phases, stock Linux and with the module; each step says what it waits for"
 "$HERE/vm/run.sh" --kver "$KVER" -- \
 	'kver=$(uname -r); mkdir -p /lib/modules/$kver/updates &&
 	 cp kmod/nf_lemonade.ko /lib/modules/$kver/updates/ && depmod -a &&
