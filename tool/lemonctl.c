@@ -250,10 +250,9 @@ int main(int argc, char **argv)
 	 */
 	for (i = 1; i < argc; i++) {
 		const char *w = argv[i];
-		bool after = nargs > 0;
 
 		if (w[0] != '-' || !w[1] ||
-		    (after && (is_negative_number(w) || is_help(w)))) {
+		    (nargs && (is_negative_number(w) || is_help(w)))) {
 			args[nargs++] = argv[i];
 			continue;
 		}
@@ -261,7 +260,9 @@ int main(int argc, char **argv)
 			free(args);
 			return usage_fail();
 		}
-		if (cl.help && !after) {
+		/* "-h" in a cluster ("-jh") anywhere, or alone before the
+		 * object: the usage (alone after it, the command's help) */
+		if (cl.help) {
 			usage(stdout);
 			free(args);
 			return EXIT_OK;

@@ -281,6 +281,9 @@ check 1 '=Error: cannot open network namespace "lemonctl-test-none": No such fil
 check_out 0 'Usage: lemonctl [ OPTIONS ] OBJECT' help
 check_out 0 'Usage: lemonctl [ OPTIONS ] OBJECT' -h
 check_out 0 'Usage: lemonctl [ OPTIONS ] OBJECT' --help
+check_out 0 'Usage: lemonctl [ OPTIONS ] OBJECT' show -jh
+check_out 0 'lemonctl config [ show ]' show -h
+check_out 0 'lemonctl monitor [ count N ]' monitor --help
 check_out 0 'lemonctl port add PORT' port help
 check_out 0 'Usage: lemonctl [ OPTIONS ] OBJECT' help help
 check_out 0 'lemonctl config [ show ]' help show
