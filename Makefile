@@ -2,6 +2,7 @@
 #
 # make                 build kmod/nf_lemonade.ko and tool/lemonctl
 # make kmod|tool       build one of them
+# make deps            install the build dependencies (Debian 12, as root)
 # make KVER=<release>  build the module for that kernel's /lib/modules/<release>/build
 # make KDIR=<dir>      ... or for the kernel build tree in <dir>
 # make check           run the whole test suite in a QEMU guest (as root)
@@ -35,17 +36,34 @@ MODDIR ?= /lib/modules/$(notdir $(patsubst %/build,%,$(KDIR)))/updates
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LEMONADE_VERSION=$(VERSION) $(KBUILD_EXTRA)
 
+# Goals that build the module say in one line what is missing, before
+# anything runs (not a compiler error half-way).
+KMOD_GOALS := all kmod install install-kmod
+ifneq ($(filter $(KMOD_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifeq ($(wildcard $(KDIR)/Makefile),)
+$(error no kernel build tree for $(KVER)$(if $(KDIR), in $(KDIR)): install the headers (Debian: apt-get install linux-headers-$(KVER), or make deps), or pass KVER=<installed release> or KDIR=<build tree>)
+endif
+endif
+
 .PHONY: all kmod tool clean install install-kmod install-tool install-uapi \
-	dkms-install dkms-uninstall install-boot deb check demo style
+	dkms-install dkms-uninstall install-boot deb check demo style deps
 
 all: kmod tool
 
 kmod:
-	@test -n "$(KDIR)" -a -d "$(KDIR)" || { echo "Error: no kernel build tree found (install linux-headers-$(KVER), or pass KVER= or KDIR=)" >&2; exit 2; }
 	$(KMAKE) modules
 
 tool:
 	$(MAKE) -C tool LEMONADE_VERSION=$(VERSION)
+
+# What "make" needs on Debian 12 (as root): a compiler, libnl for lemonctl
+# and the headers of the kernel to build for. A running kernel whose
+# headers left the archive gets a one-line hint instead.
+BUILD_DEPS := make gcc pkg-config libnl-3-dev libnl-genl-3-dev
+deps:
+	apt-get install -y $(BUILD_DEPS)
+	apt-get install -y linux-headers-$(KVER) || \
+		{ echo "Error: linux-headers-$(KVER) is not in the archive any more: apt-get install linux-headers-amd64, then build with KVER=<its release> (ls /lib/modules) or boot that kernel" >&2; exit 1; }
 
 clean:
 	-test -n "$(KDIR)" -a -d "$(KDIR)" && $(KMAKE) clean

@@ -4,8 +4,9 @@
 # lemonctl without the module, table-driven like cli_table.sh: with the
 # automatic load disabled, every command that needs the module says
 # "Error: nf_lemonade is not loaded (try: modprobe nf_lemonade)" and exits
-# 1; checks that need no module still work. Then a lookup of the family
-# loads the module by its alias (MODULE_ALIAS_GENL_FAMILY).
+# 1; checks that need no module still work. Then a change looks the
+# family up by name, which loads the module by its alias
+# (MODULE_ALIAS_GENL_FAMILY).
 source "$(dirname "$0")/lib.sh"
 
 checktool "jq --version" "run jq"
@@ -41,11 +42,13 @@ done <<TABLE
 2|frob|!Error: unknown object "frob" (try: lemonctl help)
 TABLE
 echo "$old_modprobe" > /proc/sys/kernel/modprobe
-# a lookup of the family loads the module (MODULE_ALIAS_GENL_FAMILY)
+# a change by root looks the family up by name, which loads the module
+# (MODULE_ALIAS_GENL_FAMILY); reading never does (cli_noload.sh)
+row 0 "set enable on" '='
 row 0 "-j show" 'jq:.timeout == 7440'
 if grep -q '^nf_lemonade ' /proc/modules; then
-	pass "the family lookup loaded nf_lemonade"
+	pass "a change loaded nf_lemonade"
 else
-	fail "nf_lemonade was not loaded by the family lookup"
+	fail "nf_lemonade was not loaded by a change"
 fi
 exit $ret

@@ -69,12 +69,16 @@ BG_PIDS+=($monj)
 ip netns exec "$G" lemonctl monitor > "$TMPD/mon.txt" 2> "$TMPD/mon.terr" &
 mont=$!
 BG_PIDS+=($mont)
+# and text with timestamps (-t), as "ip -ts monitor" prints them
+ip netns exec "$G" lemonctl -t monitor > "$TMPD/mon.ts" 2> "$TMPD/mon.tserr" &
+BG_PIDS+=($!)
 
 # --- one error, seen as it happens -----------------------------------------
 # (the monitors may take a moment to join the group: repeat until seen)
 start=$(date +%s%N)
 sent=0
-until grep -q icmp_absorbed "$TMPD/mon.json" && grep -q icmp_absorbed "$TMPD/mon.txt"; do
+until grep -q icmp_absorbed "$TMPD/mon.json" && grep -q icmp_absorbed "$TMPD/mon.txt" &&
+	grep -q icmp_absorbed "$TMPD/mon.ts"; do
 	if [ $sent -ge 20 ]; then
 		break
 	fi
@@ -97,6 +101,15 @@ if grep -q "^icmp_absorbed ipv4 $C4:$cport -> $S4:143 port 143 state established
 	pass "text monitor: $(grep -m1 icmp_absorbed "$TMPD/mon.txt")"
 else
 	fail "text monitor: $(head -3 "$TMPD/mon.txt"); stderr $(cat "$TMPD/mon.terr")"
+fi
+line=$(grep -m1 icmp_absorbed "$TMPD/mon.ts")
+re='^\[([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\.[0-9]{6}\] icmp_absorbed ipv4 '
+if [[ $line =~ $re ]] &&
+	age=$(($(date +%s) - $(date -d "${BASH_REMATCH[1]}" +%s))) &&
+	[ "$age" -ge 0 ] && [ "$age" -lt 300 ]; then
+	pass "-t monitor: the event's local time first (${age} s ago): $line"
+else
+	fail "-t monitor: '$line'; stderr $(cat "$TMPD/mon.tserr")"
 fi
 ping_flows m4 && pass "the flow survives the absorbed errors" ||
 	fail "the flow broke"

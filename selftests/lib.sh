@@ -233,15 +233,35 @@ errors_of() {
 	tr '\n' ' ' < "$TMPD/$1.err"
 }
 
+# link_up NS DEV ADDR6 GW4 GW6 WHO: bring a link back after a *_down step,
+# with its IPv6 address and both default routes
+link_up() {
+	ip -n "$1" link set "$2" up
+	# IPv6 addresses do not survive a link down (keep_addr_on_down=0)
+	ip -n "$1" addr replace "$3"/64 dev "$2" nodad
+	wait_for 10 ip -n "$1" route replace default via "$4" ||
+		fail "$6 IPv4 default route"
+	wait_for 10 ip -n "$1" -6 route replace default via "$5" ||
+		fail "$6 IPv6 default route"
+}
+
 # server_link_up: bring the server's link back after a *_down test
 server_link_up() {
-	ip -n "$S" link set s0 up
-	# IPv6 addresses do not survive a link down (keep_addr_on_down=0)
-	ip -n "$S" addr replace $S6/64 dev s0 nodad
-	wait_for 10 ip -n "$S" route replace default via $G4S ||
-		fail "server IPv4 default route"
-	wait_for 10 ip -n "$S" -6 route replace default via $G6S ||
-		fail "server IPv6 default route"
+	link_up "$S" s0 $S6 $G4S $G6S server
+}
+
+# client_link_up: the same for the client's link
+client_link_up() {
+	link_up "$C" c0 $C6 $G4C $G6C client
+}
+
+# icmp_unreach_sent NS: ICMPv4 destination-unreachable errors NS has sent
+# (counted when sent, whether or not a netfilter hook drops them later)
+icmp_unreach_sent() {
+	ip netns exec "$1" awk '/^Icmp:/ {
+		if (!n) { n = NF; for (i = 1; i <= NF; i++) k[i] = $i; next }
+		for (i = 1; i <= n; i++) if (k[i] == "OutDestUnreachs") print $i
+	}' /proc/net/snmp
 }
 
 # gateway_only: the module acts in the gateway alone (client and server

@@ -212,6 +212,10 @@ static int batch_fold(struct batch *b, bool *force)
 				cfg->guard = s->guard;
 				cfg->has_guard = true;
 			}
+			if (s->has_buffers) {
+				cfg->buffers = s->buffers;
+				cfg->has_buffers = true;
+			}
 			*force |= s->force;
 			break;
 		case BATCH_PORT_ADD:
@@ -257,17 +261,10 @@ static int batch_fold(struct batch *b, bool *force)
 	}
 
 	/*
-	 * The whole configuration is sent again, so a floor below the RFC
-	 * minimum that was forced earlier and is only carried over needs
-	 * FORCE too; new values were checked line by line above.
+	 * The whole configuration is sent again; a floor below the RFC
+	 * minimum that it already had needs no FORCE (the module keeps it),
+	 * so FORCE is sent only when a line of the file says so.
 	 */
-	if (!line_of[LEMONADE_A_TIMEOUT] && cfg->has_timeout &&
-	    below_rfc_floor(cfg->timeout))
-		*force = true;
-	for (i = 0; i < cfg->nports; i++)
-		if (!cfg->ports[i].line && cfg->ports[i].has_timeout &&
-		    below_rfc_floor(cfg->ports[i].timeout))
-			*force = true;
 	return EXIT_OK;
 }
 
@@ -287,7 +284,12 @@ static int batch_put(struct nl_msg *msg, const struct lemon_config *cfg,
 	     nla_put_u8(msg, LEMONADE_A_LOW_WATER, cfg->low) < 0) ||
 	    config_put_icmp(msg, &cfg->icmp) ||
 	    (cfg->has_guard &&
-	     nla_put_u8(msg, LEMONADE_A_GUARD_POLICY, cfg->guard) < 0))
+	     nla_put_u8(msg, LEMONADE_A_GUARD_POLICY, cfg->guard) < 0) ||
+	    (cfg->has_buffers &&
+	     nla_put_u32(msg, LEMONADE_A_GUARD_BUFFERS, cfg->buffers) < 0) ||
+	    /* the configuration the file was folded into, or ESTALE */
+	    (cfg->has_generation &&
+	     nla_put_u32(msg, LEMONADE_A_GENERATION, cfg->generation) < 0))
 		return -1;
 	nest = lemon_nl_nest_start(msg, LEMONADE_A_PORTS);
 	if (!nest)
@@ -326,6 +328,7 @@ int batch_run(const char *file)
 {
 	struct batch b = { .name = file };
 	struct nl_msg *msg = NULL;
+	int attempt;
 	bool force;
 	FILE *f;
 	int ret;
@@ -350,27 +353,40 @@ int batch_run(const char *file)
 	ret = batch_check(&b);
 	if (ret)
 		goto out;
-	ret = lemon_nl_open();
+	ret = lemon_nl_open_change();
 	if (ret)
 		goto out;
-	ret = config_get(&b.cfg);
-	if (ret)
-		goto out;
-	ret = batch_fold(&b, &force);
-	if (ret)
-		goto out;
-	msg = lemon_nl_request(LEMONADE_CMD_SET_CONFIG);
-	if (!msg) {
-		ret = EXIT_FAIL;
-		goto out;
+	/*
+	 * Read, fold, write back with the generation read: a change made by
+	 * someone else in between is never overwritten (ESTALE); the file
+	 * is folded again into the new configuration, once.
+	 */
+	for (attempt = 0; attempt < 2; attempt++) {
+		config_free(&b.cfg);
+		ret = config_get(&b.cfg);
+		if (ret)
+			goto out;
+		ret = batch_fold(&b, &force);
+		if (ret)
+			goto out;
+		msg = lemon_nl_request(LEMONADE_CMD_SET_CONFIG);
+		if (!msg) {
+			ret = EXIT_FAIL;
+			goto out;
+		}
+		if (batch_put(msg, &b.cfg, force)) {
+			nlmsg_free(msg);
+			lemon_err("request too large");
+			ret = EXIT_FAIL;
+			goto out;
+		}
+		if (!attempt)
+			lemon_nl_quiet_error(ESTALE);
+		ret = lemon_nl_transact(msg, NULL, NULL, batch_where, &b);
+		if (ret != EXIT_FAIL || lemon_nl_last_error() != ESTALE ||
+		    attempt)
+			break;
 	}
-	if (batch_put(msg, &b.cfg, force)) {
-		nlmsg_free(msg);
-		lemon_err("request too large");
-		ret = EXIT_FAIL;
-		goto out;
-	}
-	ret = lemon_nl_transact(msg, NULL, NULL, batch_where, &b);
 out:
 	free(b.cmds);
 	config_free(&b.cfg);
@@ -485,8 +501,14 @@ int cmd_save(int argc, char **argv)
 		printf("\n");
 	}
 	save_icmp(&cfg.icmp);
-	if (cfg.has_guard)
-		printf("set guard %s\n", guard_name(cfg.guard));
+	if (cfg.has_guard || cfg.has_buffers) {
+		printf("set guard");
+		if (cfg.has_guard)
+			printf(" %s", guard_name(cfg.guard));
+		if (cfg.has_buffers)
+			printf(" buffers %u", cfg.buffers);
+		printf("\n");
+	}
 	for (i = 0; i < cfg.nports; i++) {
 		const struct lemon_port *p = &cfg.ports[i];
 

@@ -13,12 +13,14 @@ void set_usage(FILE *f)
 		"       " PROG_NAME " config set SETTING...\n"
 		"SETTING := { timeout { DURATION | unlimited } | enable { on | off } |\n"
 		"             pressure [ high PCT ] [ low PCT ] | icmp ICMP... |\n"
-		"             guard { restore | reset | log | off } | force }\n"
+		"             guard GUARD... | force }\n"
+		"GUARD := { restore | reset | log | off | buffers N }\n"
 		"ICMP := { absorb | pass | states { established | all } |\n"
 		"          validate { on | off } | codes4 CODES | codes6 CODES }\n"
 		"DURATION := SECONDS | e.g. 2h4m, 1d, 90s (units d h m s, largest first)\n"
 		"CODES := e.g. 0,1,5 or 0-3,13 or none (destination-unreachable codes:\n"
 		"         ICMPv4 0-15 but never 4, ICMPv6 0-7)\n"
+		"buffers N: negotiations the guard inspects at once (0-65535)\n"
 		"A timeout below %d seconds (RFC 5382 REQ-5) also needs \"force\".\n",
 		LEMONADE_RFC5382_MIN_TIMEOUT);
 }
@@ -162,14 +164,38 @@ int config_parse_set(int argc, char **argv, struct set_args *a)
 			continue;
 		}
 		if (!strcmp(k, "guard")) {
-			if (i >= argc)
-				return parse_error("\"guard\" needs a value (try: " PROG_NAME " set help)");
-			if (a->has_guard)
+			int n = 0;
+
+			if (a->has_guard || a->has_buffers)
 				return dup_arg(k);
-			if (parse_guard(argv[i], &a->guard))
-				return -1;
-			a->has_guard = true;
-			i++;
+			while (i < argc) {
+				if (!strcmp(argv[i], "buffers")) {
+					if (a->has_buffers)
+						return dup_arg("guard buffers");
+					if (i + 1 >= argc)
+						return parse_error("\"guard buffers\" needs a number (try: " PROG_NAME " set help)");
+					if (parse_u32_max("guard buffers", argv[i + 1],
+							  65535, &a->buffers))
+						return -1;
+					a->has_buffers = true;
+					i += 2;
+					n++;
+					continue;
+				}
+				if (!is_guard_name(argv[i]))
+					break;
+				if (a->has_guard)
+					return dup_arg("guard");
+				parse_guard(argv[i], &a->guard);
+				a->has_guard = true;
+				i++;
+				n++;
+			}
+			if (!n) {
+				if (i >= argc)
+					return parse_error("\"guard\" needs a value (try: " PROG_NAME " set help)");
+				return parse_guard(argv[i], &a->guard);
+			}
 			continue;
 		}
 		if (!strcmp(k, "timeout") || !strcmp(k, "enable")) {
@@ -196,7 +222,7 @@ int config_parse_set(int argc, char **argv, struct set_args *a)
 				   k);
 	}
 	if (!a->has_enabled && !a->has_timeout && !a->has_high && !a->has_low &&
-	    !icmp_any(&a->icmp) && !a->has_guard)
+	    !icmp_any(&a->icmp) && !a->has_guard && !a->has_buffers)
 		return parse_error(set_needs);
 	if (a->has_high && a->has_low && a->low >= a->high)
 		return parse_error("pressure low %u%% must be below high %u%%",
@@ -265,6 +291,14 @@ static int parse_config(struct nlattr **tb, void *arg)
 		cfg->guard = nla_get_u8(tb[LEMONADE_A_GUARD_POLICY]);
 		cfg->has_guard = true;
 	}
+	if (tb[LEMONADE_A_GENERATION]) {
+		cfg->generation = nla_get_u32(tb[LEMONADE_A_GENERATION]);
+		cfg->has_generation = true;
+	}
+	if (tb[LEMONADE_A_GUARD_BUFFERS]) {
+		cfg->buffers = nla_get_u32(tb[LEMONADE_A_GUARD_BUFFERS]);
+		cfg->has_buffers = true;
+	}
 	if (!tb[LEMONADE_A_PORTS])
 		return 0;
 	cfg->has_ports = true;
@@ -307,38 +341,6 @@ int config_get(struct lemon_config *cfg)
 	return lemon_nl_transact(msg, parse_config, cfg, NULL, NULL);
 }
 
-/*
- * The module checks the whole configuration that results from a change,
- * so once a floor below the RFC 5382 minimum has been forced, every later
- * change would need FORCE too. That floor was accepted with "force" and
- * new floors are checked here before sending, so carry FORCE for it.
- * sets_timeout: the request replaces the global floor; port: the port
- * whose entry the request replaces or removes (0: none); all_ports: the
- * request replaces the port set.
- */
-int carried_force(bool sets_timeout, uint16_t port, bool all_ports,
-		  bool *force)
-{
-	struct lemon_config cfg;
-	size_t i;
-	int ret;
-
-	if (*force)
-		return EXIT_OK;
-	ret = config_get(&cfg);
-	if (ret)
-		goto out;
-	if (!sets_timeout && cfg.has_timeout && below_rfc_floor(cfg.timeout))
-		*force = true;
-	for (i = 0; i < cfg.nports && !all_ports; i++)
-		if (cfg.ports[i].port != port && cfg.ports[i].has_timeout &&
-		    below_rfc_floor(cfg.ports[i].timeout))
-			*force = true;
-out:
-	config_free(&cfg);
-	return ret;
-}
-
 void port_print(const struct lemon_port *p, const struct lemon_config *cfg)
 {
 	open_json_object(NULL);
@@ -354,12 +356,18 @@ void port_print(const struct lemon_port *p, const struct lemon_config *cfg)
 		}
 		print_string(PRINT_ANY, "proto", " proto %s", name);
 	}
+	/*
+	 * The text is what "port add" takes back: a port that follows the
+	 * global floor shows none (the first line of "show" has it), and a
+	 * floor below the RFC 5382 minimum shows the "force" it needs.
+	 */
 	if (p->has_timeout) {
 		print_duration(PRINT_ANY, "timeout", " timeout %s", p->timeout);
 		print_bool(PRINT_JSON, "own_timeout", NULL, true);
+		if (below_rfc_floor(p->timeout))
+			print_string(PRINT_FP, NULL, "%s", " force");
 	} else if (cfg->has_timeout) {
-		print_duration(PRINT_ANY, "timeout", " timeout %s (global)",
-			       cfg->timeout);
+		print_duration(PRINT_JSON, "timeout", NULL, cfg->timeout);
 		print_bool(PRINT_JSON, "own_timeout", NULL, false);
 	}
 	close_json_object();
@@ -419,12 +427,16 @@ static void print_config(const struct lemon_config *cfg)
 	size_t i;
 
 	open_json_object(NULL);
+	/* each line is what "set" takes back (JSON keys stay as they were) */
 	if (cfg->has_enabled)
-		print_on_off(PRINT_ANY, "enabled", "enabled %s", cfg->enabled);
-	if (cfg->has_timeout)
+		print_on_off(PRINT_ANY, "enabled", "enable %s", cfg->enabled);
+	if (cfg->has_timeout) {
 		print_duration(PRINT_ANY, "timeout",
 			       cfg->has_enabled ? " timeout %s" : "timeout %s",
 			       cfg->timeout);
+		if (below_rfc_floor(cfg->timeout))
+			print_string(PRINT_FP, NULL, "%s", " force");
+	}
 	if (cfg->has_high || cfg->has_low) {
 		print_string(PRINT_FP, NULL, "%s",
 			     cfg->has_enabled || cfg->has_timeout ?
@@ -442,9 +454,14 @@ static void print_config(const struct lemon_config *cfg)
 		port_print(&cfg->ports[i], cfg);
 	close_json_array();
 	print_icmp(&cfg->icmp);
-	if (cfg->has_guard) {
-		print_enum("guard", "guard %s", guard_name(cfg->guard),
-			   cfg->guard);
+	if (cfg->has_guard || cfg->has_buffers) {
+		print_string(PRINT_FP, NULL, "%s", "guard");
+		if (cfg->has_guard)
+			print_enum("guard", " %s", guard_name(cfg->guard),
+				   cfg->guard);
+		if (cfg->has_buffers)
+			print_uint(PRINT_ANY, "guard_buffers", " buffers %u",
+				   cfg->buffers);
 		print_nl();
 	}
 	close_json_object();
@@ -502,7 +519,9 @@ static int put_set_args(struct nl_msg *msg, const struct set_args *a)
 		return -1;
 	if (config_put_icmp(msg, &a->icmp) ||
 	    (a->has_guard &&
-	     nla_put_u8(msg, LEMONADE_A_GUARD_POLICY, a->guard) < 0))
+	     nla_put_u8(msg, LEMONADE_A_GUARD_POLICY, a->guard) < 0) ||
+	    (a->has_buffers &&
+	     nla_put_u32(msg, LEMONADE_A_GUARD_BUFFERS, a->buffers) < 0))
 		return -1;
 	if (a->force && nla_put_flag(msg, LEMONADE_A_FORCE) < 0)
 		return -1;
@@ -524,9 +543,7 @@ int cmd_set(int argc, char **argv)
 	ret = config_check_set(&a, NULL);
 	if (ret)
 		return ret;
-	ret = lemon_nl_open();
-	if (!ret)
-		ret = carried_force(a.has_timeout, 0, false, &a.force);
+	ret = lemon_nl_open_change();
 	if (ret)
 		return ret;
 	msg = lemon_nl_request(LEMONADE_CMD_SET_CONFIG);

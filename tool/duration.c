@@ -42,7 +42,7 @@ int duration_parse(const char *s, uint32_t *secs, const char **why)
 		while (*p >= '0' && *p <= '9') {
 			n = n * 10 + (uint64_t)(*p - '0');
 			if (n > UINT32_MAX) {
-				*why = "too long (at most 4294967295 seconds)";
+				*why = "too long (use \"unlimited\" for no limit)";
 				return -1;
 			}
 			p++;
@@ -70,7 +70,7 @@ int duration_parse(const char *s, uint32_t *secs, const char **why)
 		next_unit = u + 1;
 		total += n * units[u].secs;
 		if (total > UINT32_MAX) {
-			*why = "too long (at most 4294967295 seconds)";
+			*why = "too long (use \"unlimited\" for no limit)";
 			return -1;
 		}
 		p++;

@@ -40,13 +40,15 @@ struct lemon_icmp {
 /* The whole configuration of a netns (GET_CONFIG, or a folded batch). */
 struct lemon_config {
 	bool has_version, has_enabled, has_timeout, has_high, has_low;
-	bool has_ports, has_guard;
+	bool has_ports, has_guard, has_buffers, has_generation;
 	char version[64];
 	bool enabled;
 	uint32_t timeout;
 	uint8_t high, low;
 	struct lemon_icmp icmp;
 	uint8_t guard;		/* enum lemonade_guard_policy */
+	uint32_t buffers;	/* guard buffers (negotiations at once) */
+	uint32_t generation;	/* changes with every change (ESTALE) */
 	size_t nports;
 	struct lemon_port *ports;
 };
@@ -54,11 +56,13 @@ struct lemon_config {
 /* Arguments of "set"; each field only when has_*. */
 struct set_args {
 	bool has_enabled, has_timeout, has_high, has_low, has_guard;
+	bool has_buffers;
 	bool enabled;
 	uint32_t timeout;
 	uint8_t high, low;
 	struct lemon_icmp icmp;
 	uint8_t guard;
+	uint32_t buffers;
 	bool force;
 };
 
@@ -71,6 +75,7 @@ struct port_args {
 /* Global options. */
 struct lemon_opts {
 	bool json, pretty;
+	bool timestamp;		/* -t: monitor prints when each event came */
 	const char *netns;
 	const char *batch;
 };
@@ -89,6 +94,8 @@ void lemon_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool is_help(const char *arg);
 int parse_port_number(const char *arg, uint16_t *port);
 int parse_percent(const char *key, const char *arg, uint8_t *pct);
+int parse_u32_max(const char *key, const char *arg, uint32_t max,
+		  uint32_t *val);
 int parse_on_off(const char *key, const char *arg, bool *on);
 int parse_timeout(const char *key, const char *arg, uint32_t *secs);
 int parse_proto(const char *arg, uint8_t *proto);
@@ -103,6 +110,7 @@ int parse_codes(const char *key, const char *arg, unsigned int max,
 /* "0,1,5" or "none", into buf. */
 const char *format_codes(uint32_t mask, char *buf, size_t len);
 int parse_guard(const char *arg, uint8_t *guard);
+bool is_guard_name(const char *arg);
 const char *guard_name(uint8_t guard);
 const char *tcp_state_name(uint8_t state);
 /* Local check of ICMPv4 code 4; prints the error, returns EXIT_FAIL. */
@@ -124,8 +132,6 @@ int config_check_set(const struct set_args *a, const char *where);
 int config_get(struct lemon_config *cfg);
 struct nl_msg;
 int config_put_icmp(struct nl_msg *msg, const struct lemon_icmp *c);
-int carried_force(bool sets_timeout, uint16_t port, bool all_ports,
-		  bool *force);
 int cmd_show(int argc, char **argv);
 int cmd_set(int argc, char **argv);
 int cmd_config(int argc, char **argv);

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "duration.h"
 #include "lemonctl.h"
@@ -15,7 +16,10 @@ void monitor_usage(FILE *f)
 		"Usage: " PROG_NAME " monitor [ count N ] [ timeout DURATION ]\n"
 		"Prints the events of nf_lemonade in this network namespace as they\n"
 		"happen, one line each (one JSON object per line with -j), until\n"
-		"N events, DURATION (e.g. 30s, 5m) or SIGINT/SIGTERM. Needs CAP_NET_ADMIN.\n");
+		"N events, DURATION (e.g. 30s, 5m) or SIGINT/SIGTERM. Needs CAP_NET_ADMIN.\n"
+		"-t (--timestamp) starts each line with the time the event came,\n"
+		"[YYYY-MM-DDTHH:MM:SS.UUUUUU] in local time, as \"ip -ts monitor\" does\n"
+		"(JSON: the key \"timestamp\").\n");
 }
 
 static const char *const event_names[] = {
@@ -26,6 +30,7 @@ static const char *const event_names[] = {
 	[LEMONADE_EVENT_STRIP_RESTORED]		= "strip_restored",
 	[LEMONADE_EVENT_STRIP_RESET]		= "strip_reset",
 	[LEMONADE_EVENT_PARTIAL_BLOCK]		= "partial_block",
+	[LEMONADE_EVENT_CONFIG]			= "config",
 };
 
 _Static_assert(sizeof(event_names) / sizeof(event_names[0]) ==
@@ -52,6 +57,19 @@ static int print_event(struct nlattr **tb, void *arg)
 		name = num;
 	}
 	open_json_object(NULL);
+	if (opts.timestamp) {
+		/* as "ip -ts monitor": local time, microseconds */
+		char when[64], tstr[96];
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(tstr, sizeof(tstr), "%s.%06u", when,
+			 (unsigned int)(ts.tv_nsec / 1000) % 1000000u);
+		print_string(PRINT_ANY, "timestamp", "[%s] ", tstr);
+	}
 	print_string(PRINT_ANY, "event", "%s", name);
 	if (tb[LEMONADE_A_EVENT_COUNT])
 		print_uint(PRINT_ANY, "count", " count %u",
@@ -75,6 +93,22 @@ static int print_event(struct nlattr **tb, void *arg)
 				   nla_get_u8(tb[LEMONADE_A_ICMP_CODE]));
 		close_json_object();
 	}
+	if (tb[LEMONADE_A_EVENT_CMD]) {
+		/* a configuration change: which command, from whom, which
+		 * generation it made ("lemonctl show" prints the rest) */
+		uint8_t cmd = nla_get_u8(tb[LEMONADE_A_EVENT_CMD]);
+
+		print_string(PRINT_ANY, "cmd", " cmd %s",
+			     cmd == LEMONADE_CMD_SET_CONFIG ? "set" :
+			     cmd == LEMONADE_CMD_ADD_PORT ? "port-add" :
+			     cmd == LEMONADE_CMD_DEL_PORT ? "port-del" : "other");
+	}
+	if (tb[LEMONADE_A_EVENT_PORTID])
+		print_uint(PRINT_ANY, "portid", " portid %u",
+			   nla_get_u32(tb[LEMONADE_A_EVENT_PORTID]));
+	if (tb[LEMONADE_A_GENERATION])
+		print_uint(PRINT_ANY, "generation", " generation %u",
+			   nla_get_u32(tb[LEMONADE_A_GENERATION]));
 	if (tb[LEMONADE_A_EVENT_SUPPRESSED])
 		print_uint(PRINT_ANY, "suppressed", " suppressed %u",
 			   nla_get_u32(tb[LEMONADE_A_EVENT_SUPPRESSED]));

@@ -9,7 +9,10 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <linux/netlink.h>
 #include <netlink/genl/ctrl.h>
@@ -47,7 +50,17 @@ const struct nla_policy lemonade_policy[LEMONADE_A_MAX + 1] = {
 	[LEMONADE_A_ICMP_TYPE]		= { .type = NLA_U8 },
 	[LEMONADE_A_ICMP_CODE]		= { .type = NLA_U8 },
 	[LEMONADE_A_EVENT_KEYWORD]	= { .type = NLA_NUL_STRING },
+	[LEMONADE_A_PAD]		= { .type = NLA_UNSPEC },
+	[LEMONADE_A_GUARD_BUFFERS]	= { .type = NLA_U32 },
+	[LEMONADE_A_PORTS_MAX]		= { .type = NLA_U32 },
+	[LEMONADE_A_GENERATION]		= { .type = NLA_U32 },
+	[LEMONADE_A_EVENT_PORTID]	= { .type = NLA_U32 },
+	[LEMONADE_A_EVENT_CMD]		= { .type = NLA_U8 },
 };
+
+/* A new attribute of enum lemonade_attr needs its entry above. */
+_Static_assert(LEMONADE_A_MAX == LEMONADE_A_EVENT_CMD,
+	       "lemonade_policy: an attribute has no entry");
 
 const struct nla_policy lemonade_flow_policy[LEMONADE_FLOW_A_MAX + 1] = {
 	[LEMONADE_FLOW_A_FAMILY]	= { .type = NLA_U8 },
@@ -81,16 +94,61 @@ const struct nla_policy lemonade_stat_policy[LEMONADE_STAT_A_MAX + 1] = {
 	[LEMONADE_STAT_A_ICMP_ABSORBED]		= { .type = NLA_U64 },
 	[LEMONADE_STAT_A_ICMP_PASSED]		= { .type = NLA_U64 },
 	[LEMONADE_STAT_A_ICMP_INVALID]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_INSPECTED]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_STRIP_DETECTED]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_RESTORED]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_RESET]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_SKIPPED]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_STALE]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_ABANDONED]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_DEFERRED]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_RELEASED_POLICY]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_ICMP_UNVALIDATED]	= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_LISTED]		= { .type = NLA_U64 },
+	[LEMONADE_STAT_A_GUARD_BUFFERS]		= { .type = NLA_U64 },
 };
+
+/* Every counter of enum lemonade_stat_attr is a u64: a new counter in
+ * uapi/linux/lemonade.h needs its policy entry above (and a name in
+ * stats.c, which checks the same). */
+_Static_assert(LEMONADE_STAT_A_MAX == LEMONADE_STAT_A_GUARD_BUFFERS,
+	       "lemonade_stat_policy: a counter has no entry");
 
 static struct nl_sock *sk;
 static int family = -1;
+static int events_grp = -1;	/* the "events" group, from the lookup */
 /* What needs CAP_NET_ADMIN, for the EPERM message. */
 static const char *perm_what = "changing lemonade configuration";
 
 void lemon_nl_perm_hint(const char *what)
 {
 	perm_what = what;
+}
+
+/* lemonctl's own line for one error of the next request. */
+static int own_errno;
+static char own_msg[256];
+
+/* An errno the caller handles itself (nothing printed), and the last. */
+static int quiet_errno;
+static int last_errno;
+
+void lemon_nl_quiet_error(int err)
+{
+	quiet_errno = err;
+}
+
+int lemon_nl_last_error(void)
+{
+	return last_errno;
+}
+
+void lemon_nl_own_error(int err, const char *msg)
+{
+	own_errno = err;
+	snprintf(own_msg, sizeof(own_msg), "%s", msg);
 }
 
 /* State of one request/response exchange. */
@@ -130,8 +188,97 @@ static int enter_netns(const char *name)
 
 static int nl_last_err;	/* libnl error behind -EPROTO, for the message */
 
-static int open_socket(void)
+/* What the CTRL_CMD_GETFAMILY dump says of our family. */
+struct famdump {
+	int id;			/* -1: not registered */
+	int grp;		/* -1: no "events" group */
+};
+
+static void famdump_groups(struct nlattr *groups, struct famdump *f)
 {
+	struct nlattr *tb[CTRL_ATTR_MCAST_GRP_MAX + 1];
+	struct nlattr *g;
+	int rem;
+
+	nla_for_each_nested(g, groups, rem) {
+		if (nla_parse_nested(tb, CTRL_ATTR_MCAST_GRP_MAX, g, NULL) < 0 ||
+		    !tb[CTRL_ATTR_MCAST_GRP_NAME] || !tb[CTRL_ATTR_MCAST_GRP_ID] ||
+		    nla_len(tb[CTRL_ATTR_MCAST_GRP_ID]) < (int)sizeof(uint32_t))
+			continue;
+		if (!strncmp(nla_data(tb[CTRL_ATTR_MCAST_GRP_NAME]),
+			     LEMONADE_MCGRP_EVENTS,
+			     (size_t)nla_len(tb[CTRL_ATTR_MCAST_GRP_NAME])))
+			f->grp = (int)nla_get_u32(tb[CTRL_ATTR_MCAST_GRP_ID]);
+	}
+}
+
+static int famdump_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[CTRL_ATTR_MAX + 1];
+	struct famdump *f = arg;
+	struct nlattr *name;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, CTRL_ATTR_MAX, NULL) < 0)
+		return NL_SKIP;
+	name = tb[CTRL_ATTR_FAMILY_NAME];
+	if (!name || !tb[CTRL_ATTR_FAMILY_ID] ||
+	    nla_len(tb[CTRL_ATTR_FAMILY_ID]) < (int)sizeof(uint16_t) ||
+	    strncmp(nla_data(name), LEMONADE_GENL_NAME, (size_t)nla_len(name)))
+		return NL_OK;
+	f->id = nla_get_u16(tb[CTRL_ATTR_FAMILY_ID]);
+	if (tb[CTRL_ATTR_MCAST_GROUPS])
+		famdump_groups(tb[CTRL_ATTR_MCAST_GROUPS], f);
+	return NL_OK;
+}
+
+/*
+ * The family from a CTRL_CMD_GETFAMILY dump of every registered family.
+ * Unlike a GETFAMILY request by name, a dump never makes the kernel try
+ * to load a module for a missing family (MODULE_ALIAS_GENL_FAMILY), so
+ * reading never loads nf_lemonade.
+ */
+static int resolve_by_dump(struct famdump *f)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int err = -NLE_NOMEM;
+
+	f->id = -1;
+	f->grp = -1;
+	if (!msg || !cb ||
+	    !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, GENL_ID_CTRL, 0,
+			 NLM_F_DUMP, CTRL_CMD_GETFAMILY, 1))
+		goto out;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, famdump_cb, f);
+	err = nl_send_auto(sk, msg);
+	if (err >= 0)
+		err = nl_recvmsgs(sk, cb);
+out:
+	nlmsg_free(msg);
+	if (cb)
+		nl_cb_put(cb);
+	return err < 0 ? err : 0;
+}
+
+/* CAP_NET_ADMIN in the effective set (the module's own check is the
+ * kernel's; this only decides whether a change may load the module). */
+static bool cap_net_admin(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[CAP_TO_INDEX(CAP_NET_ADMIN)].effective &
+	       CAP_TO_MASK(CAP_NET_ADMIN);
+}
+
+static int open_socket(bool autoload)
+{
+	struct famdump f;
 	int one = 1;
 	int err;
 
@@ -146,11 +293,27 @@ static int open_socket(void)
 		   &one, sizeof(one));
 	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_CAP_ACK,
 		   &one, sizeof(one));
-	err = genl_ctrl_resolve(sk, LEMONADE_GENL_NAME);
+	err = resolve_by_dump(&f);
 	if (err < 0)
 		goto fail;
-	family = err;
-	return 0;
+	if (f.id >= 0) {
+		family = f.id;
+		events_grp = f.grp;
+		return 0;
+	}
+	/*
+	 * Not registered. Only a change by a caller with CAP_NET_ADMIN asks
+	 * by name, which makes the kernel load nf_lemonade by its alias
+	 * (net-pf-16-proto-16-family-lemonade) as "modprobe nf_lemonade" would.
+	 */
+	err = -NLE_OBJ_NOTFOUND;
+	if (autoload && cap_net_admin()) {
+		err = genl_ctrl_resolve(sk, LEMONADE_GENL_NAME);
+		if (err >= 0) {
+			family = err;
+			return 0;
+		}
+	}
 fail:
 	nl_socket_free(sk);
 	sk = NULL;
@@ -164,10 +327,10 @@ int lemon_nl_open_quiet(void)
 		return 0;
 	if (opts.netns && enter_netns(opts.netns))
 		return -EINVAL;
-	return open_socket();
+	return open_socket(false);
 }
 
-int lemon_nl_open(void)
+static int nl_open(bool autoload)
 {
 	int err;
 
@@ -175,7 +338,7 @@ int lemon_nl_open(void)
 		return EXIT_OK;
 	if (opts.netns && enter_netns(opts.netns))
 		return EXIT_FAIL;
-	err = open_socket();
+	err = open_socket(autoload);
 	if (!err)
 		return EXIT_OK;
 	if (err == -ENOENT)
@@ -186,6 +349,16 @@ int lemon_nl_open(void)
 		lemon_err("cannot reach generic netlink to look up \"%s\": %s",
 			  LEMONADE_GENL_NAME, nl_geterror(nl_last_err));
 	return EXIT_FAIL;
+}
+
+int lemon_nl_open(void)
+{
+	return nl_open(false);
+}
+
+int lemon_nl_open_change(void)
+{
+	return nl_open(true);
 }
 
 void lemon_nl_close(void)
@@ -477,6 +650,7 @@ int lemon_nl_transact(struct nl_msg *msg, nl_reply_fn fn, void *arg,
 	int ret = EXIT_FAIL;
 	int err;
 
+	last_errno = 0;
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb) {
 		lemon_err("out of memory");
@@ -519,8 +693,13 @@ int lemon_nl_transact(struct nl_msg *msg, nl_reply_fn fn, void *arg,
 			(where ? where : default_where)(&path, where_arg,
 							 suffix, sizeof(suffix));
 	}
+	last_errno = t.error;
 	/* the module's own refusals (limits for user namespaces) say why */
-	if (t.error == EPERM && !t.has_msg)
+	if (quiet_errno && t.error == quiet_errno)
+		;
+	else if (own_errno && t.error == own_errno)
+		lemon_err("%s", own_msg);
+	else if (t.error == EPERM && !t.has_msg)
 		lemon_err("Operation not permitted (%s needs CAP_NET_ADMIN in this network namespace)",
 			  perm_what);
 	else if (t.has_msg)
@@ -531,6 +710,8 @@ int lemon_nl_transact(struct nl_msg *msg, nl_reply_fn fn, void *arg,
 	else
 		lemon_err("%s%s", strerror(t.error), suffix);
 out:
+	own_errno = 0;
+	quiet_errno = 0;
 	if (cb)
 		nl_cb_put(cb);
 	nlmsg_free(msg);
@@ -597,15 +778,10 @@ int lemon_nl_monitor(nl_reply_fn fn, void *arg, unsigned long count,
 	int ret = EXIT_FAIL;
 	int grp, err;
 
-	grp = genl_ctrl_resolve_grp(sk, LEMONADE_GENL_NAME, LEMONADE_MCGRP_EVENTS);
-	if (grp == -NLE_OBJ_NOTFOUND) {
+	grp = events_grp;
+	if (grp < 0) {
 		lemon_err("the loaded nf_lemonade sends no events (is it older than lemonctl %s?)",
 			  LEMONADE_VERSION);
-		return EXIT_FAIL;
-	}
-	if (grp < 0) {
-		lemon_err("cannot look up the event group of nf_lemonade: %s",
-			  nl_geterror(grp));
 		return EXIT_FAIL;
 	}
 	err = nl_socket_add_membership(sk, grp);

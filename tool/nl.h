@@ -31,10 +31,15 @@ extern const struct nla_policy lemonade_port_policy[LEMONADE_PORT_A_MAX + 1];
 extern const struct nla_policy lemonade_stat_policy[LEMONADE_STAT_A_MAX + 1];
 extern const struct nla_policy lemonade_flow_policy[LEMONADE_FLOW_A_MAX + 1];
 
-/* Enter opts.netns, open the socket and resolve the family; prints the
- * error and returns EXIT_FAIL on failure. */
+/* Enter opts.netns, open the socket and resolve the family from a
+ * CTRL_CMD_GETFAMILY dump, which never loads the module; prints the
+ * error and returns EXIT_FAIL on failure. For reading. */
 int lemon_nl_open(void);
-/* Same without printing: 0, -ENOENT if the family is missing, -errno. */
+/* The same for a change: if the family is missing and the caller has
+ * CAP_NET_ADMIN, a lookup by name lets the kernel load nf_lemonade. */
+int lemon_nl_open_change(void);
+/* lemon_nl_open() without printing: 0, -ENOENT if the family is
+ * missing, -errno. */
 int lemon_nl_open_quiet(void);
 void lemon_nl_close(void);
 
@@ -42,6 +47,14 @@ void lemon_nl_close(void);
 struct nl_msg *lemon_nl_request(uint8_t cmd);
 /* A dump request for cmd (NLM_F_REQUEST|NLM_F_DUMP), or NULL (printed). */
 struct nl_msg *lemon_nl_dump_request(uint8_t cmd);
+/* For the next lemon_nl_transact() only: if the kernel refuses with err
+ * (positive errno), print "Error: msg" instead of its message. */
+void lemon_nl_own_error(int err, const char *msg);
+/* For the next lemon_nl_transact() only: a refusal with err (positive
+ * errno) prints nothing; the caller reads lemon_nl_last_error(). */
+void lemon_nl_quiet_error(int err);
+/* The errno the last lemon_nl_transact() was refused with, or 0. */
+int lemon_nl_last_error(void);
 /* What the EPERM message says needs CAP_NET_ADMIN ("listing flows"). */
 void lemon_nl_perm_hint(const char *what);
 /* Joins the events group and calls fn for each event until count events

@@ -89,6 +89,18 @@ int parse_port_number(const char *arg, uint16_t *port)
 	return 0;
 }
 
+int parse_u32_max(const char *key, const char *arg, uint32_t max,
+		  uint32_t *val)
+{
+	unsigned long v;
+
+	if (parse_decimal(arg, max, &v))
+		return parse_error("argument \"%s\" for \"%s\" is wrong: expected a number from 0 to %u",
+				   arg, key, max);
+	*val = (uint32_t)v;
+	return 0;
+}
+
 int parse_percent(const char *key, const char *arg, uint8_t *pct)
 {
 	char tmp[8];
@@ -315,6 +327,11 @@ int parse_guard(const char *arg, uint8_t *guard)
 				   arg);
 	*guard = (uint8_t)v;
 	return 0;
+}
+
+bool is_guard_name(const char *arg)
+{
+	return lookup(NAMES(guard_names), arg) >= 0;
 }
 
 const char *guard_name(uint8_t guard)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <string.h>
 
 #include "lemonctl.h"
@@ -142,20 +143,26 @@ int port_put(struct nl_msg *msg, const struct lemon_port *p)
 
 static int send_port(uint8_t cmd, const struct port_args *a)
 {
-	bool force = a->force;
 	struct nl_msg *msg;
 	int ret;
 
-	ret = lemon_nl_open();
-	if (!ret)
-		ret = carried_force(false, a->p.port, false, &force);
+	ret = lemon_nl_open_change();
 	if (ret)
 		return ret;
 	msg = lemon_nl_request(cmd);
 	if (!msg)
 		return EXIT_FAIL;
+	if (cmd == LEMONADE_CMD_DEL_PORT) {
+		char what[128];
+
+		/* the module's "port is not listed" does not say which */
+		snprintf(what, sizeof(what),
+			 "port %u is not listed, so it cannot be deleted (see: " PROG_NAME " port list)",
+			 a->p.port);
+		lemon_nl_own_error(ENOENT, what);
+	}
 	if (port_put(msg, &a->p) ||
-	    (force && nla_put_flag(msg, LEMONADE_A_FORCE) < 0)) {
+	    (a->force && nla_put_flag(msg, LEMONADE_A_FORCE) < 0)) {
 		nlmsg_free(msg);
 		lemon_err("request too large");
 		return EXIT_FAIL;
@@ -165,14 +172,11 @@ static int send_port(uint8_t cmd, const struct port_args *a)
 
 static int port_flush(void)
 {
-	bool force = false;
 	struct nl_msg *msg;
 	struct nlattr *nest;
 	int ret;
 
-	ret = lemon_nl_open();
-	if (!ret)
-		ret = carried_force(false, 0, true, &force);
+	ret = lemon_nl_open_change();
 	if (ret)
 		return ret;
 	msg = lemon_nl_request(LEMONADE_CMD_SET_CONFIG);
@@ -186,11 +190,6 @@ static int port_flush(void)
 	}
 	/* an empty PORTS nest is the empty set, so keep it */
 	nla_nest_end_keep_empty(msg, nest);
-	if (force && nla_put_flag(msg, LEMONADE_A_FORCE) < 0) {
-		nlmsg_free(msg);
-		lemon_err("request too large");
-		return EXIT_FAIL;
-	}
 	return lemon_nl_transact(msg, NULL, NULL, NULL, NULL);
 }
 

@@ -186,10 +186,9 @@ void print_duration(enum output_type t, const char *key, const char *fmt,
 	char buf[DURATION_BUFSZ];
 
 	if (json && (t & PRINT_JSON)) {
-		if (secs)
-			print_uint(PRINT_JSON, key, NULL, secs);
-		else
-			print_string(PRINT_JSON, key, NULL, "unlimited");
+		/* one type per key: seconds (0 when unlimited), and a flag */
+		print_uint(PRINT_JSON, key, NULL, secs);
+		print_bool(PRINT_JSON, "unlimited", NULL, !secs);
 	} else if (!json && (t & PRINT_FP)) {
 		printf(fmt, duration_format(secs, buf, sizeof(buf)));
 	}

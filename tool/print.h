@@ -38,7 +38,9 @@ void print_bool(enum output_type t, const char *key, const char *fmt,
 /* Text "on"/"off" via fmt's %s; JSON true/false. */
 void print_on_off(enum output_type t, const char *key, const char *fmt,
 		  bool value);
-/* Text: fmt with the formatted duration; JSON: seconds, or "unlimited". */
+/* A floor. Text: fmt with the formatted duration ("unlimited" for 0);
+ * JSON: key with the seconds (0 when unlimited), then the boolean key
+ * "unlimited". */
 void print_duration(enum output_type t, const char *key, const char *fmt,
 		    uint32_t secs);
 /* End of a text line; nothing in JSON mode. */

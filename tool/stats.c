@@ -37,6 +37,9 @@ static const struct {
 
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 
+_Static_assert(NCOUNTERS == LEMONADE_STAT_A_MAX - LEMONADE_STAT_A_FIRST + 1,
+	       "every counter of enum lemonade_stat_attr needs a name");
+
 struct stats {
 	bool has[NCOUNTERS];
 	uint64_t val[NCOUNTERS];
@@ -107,7 +110,7 @@ static int stats_reset(void)
 	struct nl_msg *msg;
 	int ret;
 
-	ret = lemon_nl_open();
+	ret = lemon_nl_open_change();
 	if (ret)
 		return ret;
 	msg = lemon_nl_request(LEMONADE_CMD_RESET_STATS);

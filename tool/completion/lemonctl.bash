@@ -83,7 +83,7 @@ _lemonctl() {
 		return
 		;;
 	guard)
-		_lemonctl_reply "restore reset log off"
+		_lemonctl_reply "restore reset log off buffers"
 		return
 		;;
 	count)
@@ -109,7 +109,7 @@ _lemonctl() {
 	esac
 
 	if [[ $cur == -* ]]; then
-		_lemonctl_reply "-j --json -p --pretty -n --netns -b --batch -V --version -h --help"
+		_lemonctl_reply "-j --json -p --pretty -t --timestamp -n --netns -b --batch -V --version -h --help"
 		return
 	fi
 

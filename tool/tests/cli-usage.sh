@@ -140,8 +140,20 @@ done <<'TABLE'
 =Error: "enable" needs a value (try: lemonctl set help)|set enable
 ~argument "2x" for "timeout" is wrong: unknown unit|set timeout 2x
 ~argument "0" for "timeout" is wrong: a zero duration is not allowed|set timeout 0
-~argument "4294967296" for "timeout" is wrong: too long|set timeout 4294967296
-~argument "50000d" for "timeout" is wrong: too long|set timeout 50000d
+=Error: argument "4294967296" for "timeout" is wrong: too long (use "unlimited" for no limit)|set timeout 4294967296
+=Error: argument "50000d" for "timeout" is wrong: too long (use "unlimited" for no limit)|set timeout 50000d
+=Error: argument "-5" for "timeout" is wrong: not a duration (use seconds, or units d h m s largest first, e.g. 2h4m, or "unlimited")|set timeout -5
+=Error: argument "-1" for "count" is wrong: expected a number of events from 1|monitor count -1
+=Error: argument "-1" for "count" is wrong: expected a number of events from 1|-j monitor count -1 timeout 1s
+=Error: option "--json" takes no argument (try: lemonctl help)|--json=yes show
+=Error: option "--pretty" takes no argument (try: lemonctl help)|show --pretty=1
+=Error: unknown option "--js" (try: lemonctl help)|--js show
+=Error: unknown option "--frob" (try: lemonctl help)|show --frob
+=Error: unknown option "-x" (try: lemonctl help)|show -jx
+=Error: option "--netns" needs an argument (try: lemonctl help)|show --netns
+=Error: argument "a/b" for "--netns" is wrong: expected a name from /run/netns (see: ip netns list)|--netns=a/b show
+=Error: argument "a/b" for "--netns" is wrong: expected a name from /run/netns (see: ip netns list)|--netns a/b show
+=Error: argument ".." for "-n" is wrong: expected a name from /run/netns (see: ip netns list)|-n.. show
 ~argument "4m2h" for "timeout" is wrong: units must be given largest first|set timeout 4m2h
 ~argument "2h30" for "timeout" is wrong|set timeout 2h30
 ~argument "maybe" for "enable" is wrong: expected "on" or "off"|set enable maybe
@@ -269,6 +281,9 @@ check 1 '=Error: cannot open network namespace "lemonctl-test-none": No such fil
 check_out 0 'Usage: lemonctl [ OPTIONS ] OBJECT' help
 check_out 0 'Usage: lemonctl [ OPTIONS ] OBJECT' -h
 check_out 0 'Usage: lemonctl [ OPTIONS ] OBJECT' --help
+check_out 0 'Usage: lemonctl [ OPTIONS ] OBJECT' show -jh
+check_out 0 'lemonctl config [ show ]' show -h
+check_out 0 'lemonctl monitor [ count N ]' monitor --help
 check_out 0 'lemonctl port add PORT' port help
 check_out 0 'Usage: lemonctl [ OPTIONS ] OBJECT' help help
 check_out 0 'lemonctl config [ show ]' help show
@@ -285,7 +300,7 @@ check_out 0 'lemonctl flows [ port PORT ]' help flows
 check_out 0 'lemonctl monitor [ count N ] [ timeout DURATION ]' monitor help
 check_out 0 'lemonctl monitor [ count N ]' help monitor
 check_out 0 'icmp ICMP...' set help
-check_out 0 'guard { restore | reset | log | off }' set help
+check_out 0 'GUARD := { restore | reset | log | off | buffers N }' set help
 if $module_loaded; then
 	check_out 0 "lemonctl $LEMONADE_VERSION module " -V
 else

@@ -14,11 +14,18 @@
  *   NLMOCK_STATE  file holding the configuration between runs (required)
  *   NLMOCK_LOG    file to which every request is appended, decoded
  *   NLMOCK_NOFAMILY=1  the family is not registered (module not loaded)
+ *   NLMOCK_AUTOLOAD=1  ... but a GETFAMILY request by name loads it
+ *   NLMOCK_NOGROUP=1   the family has no "events" group (older module)
+ *   NLMOCK_CTRL_LOG    file to which every "nlctrl" request is appended
  *   NLMOCK_EPERM=1     changes are refused with EPERM, as without
  *                      CAP_NET_ADMIN (no extack, like genetlink)
  *   NLMOCK_WARN=1      successful changes carry an extack warning
  *   NLMOCK_NOCAP=1     ignore NETLINK_CAP_ACK (errors echo the request)
  *   NLMOCK_NOEXTACK=1  ignore NETLINK_EXT_ACK (errors carry no message)
+ *   NLMOCK_HZ=N        HZ of the kernel modelled (default 250): the
+ *                      longest floor is INT_MAX / HZ - 5 seconds
+ *   NLMOCK_SHORTSTAT=N GET_STATS sends counter attribute N as a u32
+ *                      (malformed: the ABI says u64)
  *   NLMOCK_EVENTS=1    joining the "events" group queues three events
  *                      (see queue_events); joining it needs no privilege
  *                      unless NLMOCK_EPERM=1
@@ -63,6 +70,7 @@ struct mstate {
 	uint8_t high, low;
 	uint8_t icmp_policy, icmp_states, icmp_validate, guard;
 	uint32_t v4, v6;
+	uint32_t buffers, generation;
 	size_t nports;
 	struct mport ports[MAXPORTS_STATE];
 	uint64_t stats[LEMONADE_STAT_A_MAX + 1];
@@ -117,6 +125,8 @@ static void state_default(struct mstate *s)
 	s->low = 80;
 	s->v4 = 0x23;		/* 0, 1, 5 */
 	s->v6 = 0x0d;		/* 0, 2, 3 */
+	s->buffers = 256;
+	s->generation = 1;
 	s->nports = 3;
 	s->ports[0] = (struct mport){ 143, LEMONADE_PROTO_IMAP, false, 0 };
 	s->ports[1] = (struct mport){ 587, LEMONADE_PROTO_SMTP, false, 0 };
@@ -130,6 +140,20 @@ static void state_default(struct mstate *s)
 	s->stats[LEMONADE_STAT_A_ICMP_ABSORBED] = 5;
 	s->stats[LEMONADE_STAT_A_ICMP_PASSED] = 2;
 	s->stats[LEMONADE_STAT_A_ICMP_INVALID] = 1;
+	s->stats[LEMONADE_STAT_A_GUARD_INSPECTED] = 634;
+	s->stats[LEMONADE_STAT_A_GUARD_STRIP_DETECTED] = 6;
+	s->stats[LEMONADE_STAT_A_GUARD_RESTORED] = 5;
+	s->stats[LEMONADE_STAT_A_GUARD_RESET] = 4;
+	s->stats[LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK] = 3;
+	s->stats[LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED] = 2;
+	s->stats[LEMONADE_STAT_A_GUARD_SKIPPED] = 9;
+	s->stats[LEMONADE_STAT_A_GUARD_STALE] = 8;
+	s->stats[LEMONADE_STAT_A_GUARD_ABANDONED] = 10;
+	s->stats[LEMONADE_STAT_A_GUARD_DEFERRED] = 11;
+	s->stats[LEMONADE_STAT_A_RELEASED_POLICY] = 13;
+	s->stats[LEMONADE_STAT_A_ICMP_UNVALIDATED] = 14;
+	s->stats[LEMONADE_STAT_A_LISTED] = 15;
+	s->stats[LEMONADE_STAT_A_GUARD_BUFFERS] = 16;
 }
 
 static void state_load(struct mstate *s)
@@ -161,6 +185,9 @@ static void state_load(struct mstate *s)
 			s->guard = (uint8_t)d;
 			s->v4 = e;
 			s->v6 = f6;
+		} else if (sscanf(line, "guard %u %u", &a, &b) == 2) {
+			s->buffers = a;
+			s->generation = b;
 		} else if (sscanf(line, "port %u %u %31s", &a, &e, t) == 3 &&
 			   s->nports < MAXPORTS_STATE) {
 			struct mport *p = &s->ports[s->nports++];
@@ -195,6 +222,7 @@ static void state_save(const struct mstate *s)
 		s->low);
 	fprintf(f, "icmp %u %u %u %u %x %x\n", s->icmp_policy, s->icmp_states,
 		s->icmp_validate, s->guard, s->v4, s->v6);
+	fprintf(f, "guard %u %u\n", s->buffers, s->generation);
 	for (i = 0; i < s->nports; i++) {
 		if (s->ports[i].has_timeout)
 			fprintf(f, "port %u %u %u\n", s->ports[i].port,
@@ -372,6 +400,8 @@ static int check_attr(struct req *r, const struct nlattr *a)
 	case LEMONADE_A_TIMEOUT:
 	case LEMONADE_A_ICMP_V4_CODES:
 	case LEMONADE_A_ICMP_V6_CODES:
+	case LEMONADE_A_GUARD_BUFFERS:
+	case LEMONADE_A_GENERATION:
 		if (plen != 4)
 			return fail(r, a, ERANGE, "mock: attribute %d is not a u32", type);
 		break;
@@ -387,6 +417,10 @@ static int check_attr(struct req *r, const struct nlattr *a)
 	case LEMONADE_A_EVENT_SUPPRESSED:
 	case LEMONADE_A_ICMP_TYPE:
 	case LEMONADE_A_ICMP_CODE:
+	case LEMONADE_A_PORTS_MAX:
+	case LEMONADE_A_EVENT_PORTID:
+	case LEMONADE_A_EVENT_CMD:
+	case LEMONADE_A_PAD:
 		return fail(r, a, EINVAL, "mock: attribute %d is reply-only", type);
 	}
 	return 0;
@@ -438,8 +472,9 @@ static int parse_port(struct req *r, const struct nlattr *nest,
 				return fail(r, a, ERANGE, "mock: PROTO is not a u8");
 			p->proto = au8(a);
 			has_proto = true;
+			/* NLA_POLICY_MAX(NLA_U8, LEMONADE_PROTO_MAX) */
 			if (p->proto > LEMONADE_PROTO_MAX)
-				return fail(r, a, EINVAL, "unknown protocol %u", p->proto);
+				return fail(r, a, ERANGE, "integer out of range");
 			break;
 		case LEMONADE_PORT_A_TIMEOUT:
 			if (plen != 4)
@@ -454,8 +489,9 @@ static int parse_port(struct req *r, const struct nlattr *nest,
 	}
 	if (!pattr)
 		return fail(r, nest, EINVAL, "port entry without a port number");
+	/* NLA_POLICY_MIN(NLA_U16, 1) */
 	if (!p->port)
-		return fail(r, pattr, EINVAL, "port 0 is not a port");
+		return fail(r, pattr, ERANGE, "integer out of range");
 	if (p->port == 1)	/* a refusal the tool cannot foresee */
 		return fail(r, pattr, EINVAL, "mock refuses port 1");
 	snprintf(log, loglen, "%u%s%s", p->port, has_proto ? "/" : "",
@@ -481,28 +517,126 @@ static struct mport *find_port(struct mstate *s, uint16_t port)
 	return NULL;
 }
 
-/* Like lemonade_cfg_check() in kmod/config.c: the whole result is checked. */
-static int check_cfg(struct req *r, const struct mstate *s, bool force,
-		     const struct nlattr *bad)
+/* HZ of the kernel modelled (NLMOCK_HZ, default Debian's 250). */
+static uint32_t max_floor(void)
 {
+	const char *hz = getenv("NLMOCK_HZ");
+	unsigned long v = hz ? strtoul(hz, NULL, 10) : 250;
+
+	/* LEMONADE_PIN_MAX / HZ - LEMONADE_PIN_GRACE, as kmod/config.c */
+	return (uint32_t)(0x7fffffffUL / (v ? v : 250) - 5);
+}
+
+/* floor_kept() in kmod/config.c: a low floor this change does not bring */
+static bool floor_kept(const struct mstate *old, uint16_t port, uint32_t secs)
+{
+	size_t i;
+
+	if (!port)
+		return old->timeout == secs;
+	for (i = 0; i < old->nports; i++)
+		if (old->ports[i].port == port)
+			return old->ports[i].has_timeout &&
+			       old->ports[i].timeout == secs;
+	return false;
+}
+
+enum part { P_V4, P_V6, P_PORTS, P_MARKS, P_TIMEOUT };
+
+/*
+ * Like lemonade_cfg_check() in kmod/config.c, in the same order: the whole
+ * result is checked, a low floor that @old already had needs no force,
+ * and (as commit() in kmod/netlink.c) the extack points at the attribute
+ * of the part at fault, or at @port for a port command.
+ */
+static int check_cfg(struct req *r, const struct mstate *old,
+		     const struct mstate *s, bool force,
+		     const struct nlattr *const *tb, const struct nlattr *port)
+{
+	enum part what;
+	const char *msg;
+	int err = EINVAL;
 	size_t i, j;
 
-	if (s->nports > LEMONADE_MAX_PORTS)
-		return fail(r, bad, E2BIG, "too many ports (at most 64)");
-	if (s->low >= s->high || s->high > 100 || !s->low)
-		return fail(r, bad, EINVAL, "pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)");
-	if (s->v4 & (1u << LEMONADE_ICMP_V4_FRAG_NEEDED))
-		return fail(r, bad, EINVAL, "ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed");
-	if (below(s->timeout) && !force)
-		return fail(r, bad, EINVAL, "timeout below 7440 s violates RFC 5382 REQ-5; set force to override");
+	what = P_V4;
+	if (s->v4 & (1u << LEMONADE_ICMP_V4_FRAG_NEEDED)) {
+		msg = "ICMPv4 code 4 (fragmentation needed) carries path MTU discovery and is never absorbed";
+		goto bad;
+	}
+	if (s->v4 & ~0xffffu) {
+		msg = "ICMPv4 destination-unreachable codes are 0..15";
+		goto bad;
+	}
+	what = P_V6;
+	if (s->v6 & ~0xffu) {
+		msg = "ICMPv6 destination-unreachable codes are 0..7";
+		goto bad;
+	}
+	what = P_PORTS;
+	if (s->nports > LEMONADE_MAX_PORTS) {
+		msg = "too many ports (at most 64)";
+		err = E2BIG;
+		goto bad;
+	}
+	what = P_MARKS;
+	if (s->low >= s->high || s->high > 100 || !s->low) {
+		msg = "pressure marks need 0 < low < high <= 100 (percent of nf_conntrack_max)";
+		goto bad;
+	}
+	what = P_TIMEOUT;
+	if (s->timeout > max_floor()) {
+		msg = "timeout too long to store in conntrack; use unlimited (0)";
+		err = ERANGE;
+		goto bad;
+	}
+	if (below(s->timeout) && !force && !floor_kept(old, 0, s->timeout)) {
+		msg = "timeout below 7440 s violates RFC 5382 REQ-5; set force to override";
+		goto bad;
+	}
+	what = P_PORTS;
 	for (i = 0; i < s->nports; i++) {
+		const struct mport *p = &s->ports[i];
+		uint32_t secs = p->has_timeout ? p->timeout : s->timeout;
+
 		for (j = 0; j < i; j++)
-			if (s->ports[j].port == s->ports[i].port)
-				return fail(r, bad, EEXIST, "a port is listed twice");
-		if (s->ports[i].has_timeout && below(s->ports[i].timeout) && !force)
-			return fail(r, bad, EINVAL, "port timeout below 7440 s violates RFC 5382 REQ-5; set force to override");
+			if (s->ports[j].port == p->port) {
+				msg = "a port is listed twice";
+				err = EEXIST;
+				goto bad;
+			}
+		if (secs > max_floor()) {
+			msg = "port timeout too long to store in conntrack; use unlimited (0)";
+			err = ERANGE;
+			goto bad;
+		}
+		if (p->has_timeout && below(secs) && !force &&
+		    !floor_kept(old, p->port, secs)) {
+			msg = "port timeout below 7440 s violates RFC 5382 REQ-5; set force to override";
+			goto bad;
+		}
 	}
 	return 0;
+bad:
+	switch (what) {
+	case P_V4:
+		port = tb[LEMONADE_A_ICMP_V4_CODES];
+		break;
+	case P_V6:
+		port = tb[LEMONADE_A_ICMP_V6_CODES];
+		break;
+	case P_TIMEOUT:
+		port = tb[LEMONADE_A_TIMEOUT];
+		break;
+	case P_MARKS:
+		port = tb[LEMONADE_A_LOW_WATER] ? tb[LEMONADE_A_LOW_WATER] :
+						  tb[LEMONADE_A_HIGH_WATER];
+		break;
+	default:
+		if (!port)
+			port = tb[LEMONADE_A_PORTS];
+		break;
+	}
+	return fail(r, port, err, "%s", msg);
 }
 
 static void put_config(struct mbuf *b, const struct mstate *s)
@@ -520,6 +654,9 @@ static void put_config(struct mbuf *b, const struct mstate *s)
 	mb_u32(b, LEMONADE_A_ICMP_V6_CODES, s->v6);
 	mb_u8(b, LEMONADE_A_ICMP_VALIDATE, s->icmp_validate);
 	mb_u8(b, LEMONADE_A_GUARD_POLICY, s->guard);
+	mb_u32(b, LEMONADE_A_GUARD_BUFFERS, s->buffers);
+	mb_u32(b, LEMONADE_A_PORTS_MAX, LEMONADE_MAX_PORTS);
+	mb_u32(b, LEMONADE_A_GENERATION, s->generation);
 	ports = mb_nest(b, LEMONADE_A_PORTS);
 	for (i = 0; i < s->nports; i++) {
 		size_t n = mb_nest(b, LEMONADE_A_PORT);
@@ -696,31 +833,64 @@ static int lemonade(struct req *r, struct mbuf *reply)
 	case LEMONADE_CMD_ADD_PORT:
 	case LEMONADE_CMD_DEL_PORT:
 		for (int i = 1; i <= LEMONADE_A_MAX; i++)
-			if (tb[i] && i != LEMONADE_A_PORT && i != LEMONADE_A_FORCE)
+			if (tb[i] && i != LEMONADE_A_PORT && i != LEMONADE_A_FORCE &&
+			    i != LEMONADE_A_GENERATION)
 				return fail(r, tb[i], EINVAL, "mock: attribute %d not expected", i);
 		if (!tb[LEMONADE_A_PORT])
 			return fail(r, NULL, EINVAL, "a port is required");
 		break;
 	}
 
+	if (tb[LEMONADE_A_GENERATION]) {
+		snprintf(log + strlen(log), sizeof(log) - strlen(log),
+			 " GENERATION=%u", au32(tb[LEMONADE_A_GENERATION]));
+		if (au32(tb[LEMONADE_A_GENERATION]) != s.generation) {
+			logf_("%s ESTALE\n", log);
+			return fail(r, tb[LEMONADE_A_GENERATION], ESTALE,
+				    "the configuration changed since it was read; read it again");
+		}
+	}
+	n.generation = s.generation + 1;
+
 	switch (g->cmd) {
-	case LEMONADE_CMD_GET_CONFIG:
+	case LEMONADE_CMD_GET_CONFIG: {
+		/* NLMOCK_RACE=FILE: a concurrent change right after this
+		 * read, once per FILE (deleted) */
+		const char *race = getenv("NLMOCK_RACE");
+
 		logf_("%s\n", log);
 		put_config(reply, &s);
+		if (race && !unlink(race)) {
+			s.generation++;
+			s.guard = LEMONADE_GUARD_LOG;
+			state_save(&s);
+		}
 		return 1;
+	}
 	case LEMONADE_CMD_GET_STATS: {
 		size_t st = mb_nest(reply, LEMONADE_A_STATS);
 
 		logf_("%s\n", log);
 		mb_attr(reply, LEMONADE_STAT_A_PAD, NULL, 0);
-		for (int i = LEMONADE_STAT_A_FIRST; i <= LEMONADE_STAT_A_MAX; i++)
-			mb_u64(reply, i, s.stats[i]);
+		for (int i = LEMONADE_STAT_A_FIRST; i <= LEMONADE_STAT_A_MAX; i++) {
+			/* NLMOCK_SHORTSTAT=N: counter N is malformed (4 bytes) */
+			const char *bad = getenv("NLMOCK_SHORTSTAT");
+
+			if (bad && atoi(bad) == i)
+				mb_u32(reply, i, (uint32_t)s.stats[i]);
+			else
+				mb_u64(reply, i, s.stats[i]);
+		}
 		mb_nest_end(reply, st);
 		return 1;
 	}
 	case LEMONADE_CMD_GET_FLOWS:
 		if (tb[LEMONADE_A_FILTER_PORT]) {
 			r->filter = au16(tb[LEMONADE_A_FILTER_PORT]);
+			/* NLA_POLICY_MIN(NLA_U16, 1) */
+			if (!r->filter)
+				return fail(r, tb[LEMONADE_A_FILTER_PORT], ERANGE,
+					    "integer out of range");
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " FILTER_PORT=%u", r->filter);
 		}
@@ -737,13 +907,12 @@ static int lemonade(struct req *r, struct mbuf *reply)
 		if (tb[LEMONADE_A_ENABLED]) {
 			n.enabled = au8(tb[LEMONADE_A_ENABLED]);
 			if (n.enabled > 1)
-				return fail(r, tb[LEMONADE_A_ENABLED], ERANGE, "mock: ENABLED > 1");
+				return fail(r, tb[LEMONADE_A_ENABLED], ERANGE, "integer out of range");
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " ENABLED=%u", n.enabled);
 		}
 		if (tb[LEMONADE_A_TIMEOUT]) {
 			n.timeout = au32(tb[LEMONADE_A_TIMEOUT]);
-			bad = tb[LEMONADE_A_TIMEOUT];
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " TIMEOUT=%u", n.timeout);
 		}
@@ -751,7 +920,7 @@ static int lemonade(struct req *r, struct mbuf *reply)
 			n.high = au8(tb[LEMONADE_A_HIGH_WATER]);
 			bad = tb[LEMONADE_A_HIGH_WATER];
 			if (!n.high || n.high > 100)
-				return fail(r, bad, ERANGE, "mock: HIGH_WATER out of 1..100");
+				return fail(r, bad, ERANGE, "integer out of range");
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " HIGH=%u", n.high);
 		}
@@ -759,7 +928,7 @@ static int lemonade(struct req *r, struct mbuf *reply)
 			n.low = au8(tb[LEMONADE_A_LOW_WATER]);
 			bad = tb[LEMONADE_A_LOW_WATER];
 			if (!n.low || n.low > 100)
-				return fail(r, bad, ERANGE, "mock: LOW_WATER out of 1..100");
+				return fail(r, bad, ERANGE, "integer out of range");
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " LOW=%u", n.low);
 		}
@@ -783,15 +952,23 @@ static int lemonade(struct req *r, struct mbuf *reply)
 				if (!at)
 					continue;
 				if (au8(at) > u8s[i].max)
-					return fail(r, at, ERANGE, "mock: %s out of range", u8s[i].name);
+					return fail(r, at, ERANGE, "integer out of range");
 				*dst[i] = au8(at);
 				snprintf(log + strlen(log), sizeof(log) - strlen(log),
 					 " %s=%u", u8s[i].name, *dst[i]);
 			}
 		}
+		if (tb[LEMONADE_A_GUARD_BUFFERS]) {
+			n.buffers = au32(tb[LEMONADE_A_GUARD_BUFFERS]);
+			/* NLA_POLICY_FULL_RANGE(NLA_U32, 0..U16_MAX) */
+			if (n.buffers > 65535)
+				return fail(r, tb[LEMONADE_A_GUARD_BUFFERS], ERANGE,
+					    "integer out of range");
+			snprintf(log + strlen(log), sizeof(log) - strlen(log),
+				 " BUFFERS=%u", n.buffers);
+		}
 		if (tb[LEMONADE_A_ICMP_V4_CODES]) {
 			n.v4 = au32(tb[LEMONADE_A_ICMP_V4_CODES]);
-			bad = tb[LEMONADE_A_ICMP_V4_CODES];
 			snprintf(log + strlen(log), sizeof(log) - strlen(log),
 				 " V4=%#x", n.v4);
 		}
@@ -803,7 +980,6 @@ static int lemonade(struct req *r, struct mbuf *reply)
 		if (tb[LEMONADE_A_PORTS]) {
 			const struct nlattr *pa = tb[LEMONADE_A_PORTS];
 
-			bad = pa;
 			n.nports = 0;
 			snprintf(log + strlen(log), sizeof(log) - strlen(log), " PORTS=[");
 			for_each_attr(a, adata(pa), pa->nla_len - NLA_HDRLEN) {
@@ -811,9 +987,10 @@ static int lemonade(struct req *r, struct mbuf *reply)
 				struct mport p;
 				char plog[64];
 
-				if ((a->nla_type & NLA_TYPE_MASK) != LEMONADE_A_PORT ||
-				    !(a->nla_type & NLA_F_NESTED))
-					return fail(r, a, EINVAL, "mock: PORTS holds a non-PORT");
+				if ((a->nla_type & NLA_TYPE_MASK) != LEMONADE_A_PORT)
+					return fail(r, a, EINVAL, "ports nest holds only port entries");
+				if (!(a->nla_type & NLA_F_NESTED))
+					return fail(r, a, EINVAL, "mock: NLA_F_NESTED missing on a port entry");
 				if (n.nports == LEMONADE_MAX_PORTS)
 					return fail(r, a, E2BIG, "too many ports (at most 64)");
 				err = parse_port(r, a, &p, &tattr, plog, sizeof(plog));
@@ -828,7 +1005,7 @@ static int lemonade(struct req *r, struct mbuf *reply)
 		if (force)
 			snprintf(log + strlen(log), sizeof(log) - strlen(log), " FORCE");
 		logf_("%s\n", log);
-		err = check_cfg(r, &n, force, bad);
+		err = check_cfg(r, &s, &n, force, tb, NULL);
 		if (err)
 			return err;
 		state_save(&n);
@@ -856,7 +1033,7 @@ static int lemonade(struct req *r, struct mbuf *reply)
 				return fail(r, pn, E2BIG, "too many ports (at most 64)");
 			n.ports[n.nports++] = p;
 		}
-		err = check_cfg(r, &n, force, pn);
+		err = check_cfg(r, &s, &n, force, tb, pn);
 		if (err)
 			return err;
 		state_save(&n);
@@ -866,47 +1043,93 @@ static int lemonade(struct req *r, struct mbuf *reply)
 	return fail(r, NULL, EOPNOTSUPP, "mock: unhandled");
 }
 
+static void ctrl_log(const char *fmt, ...)
+{
+	const char *path = getenv("NLMOCK_CTRL_LOG");
+	va_list ap;
+	FILE *f;
+
+	if (!path || !(f = fopen(path, "a")))
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+}
+
+/* One CTRL_CMD_NEWFAMILY message (NLM_F_MULTI inside a dump). */
+static void put_family(struct mbuf *b, const struct nlmsghdr *nlh,
+		       uint16_t flags, const char *name, uint16_t id,
+		       bool groups)
+{
+	struct genlmsghdr *rg;
+
+	mb_msg(b, GENL_ID_CTRL, flags, nlh);
+	rg = mb_put(b, GENL_HDRLEN);
+	rg->cmd = CTRL_CMD_NEWFAMILY;
+	rg->version = 2;
+	mb_attr(b, CTRL_ATTR_FAMILY_NAME, name, strlen(name) + 1);
+	mb_attr(b, CTRL_ATTR_FAMILY_ID, &id, sizeof(id));
+	mb_u32(b, CTRL_ATTR_VERSION, LEMONADE_GENL_VERSION);
+	mb_u32(b, CTRL_ATTR_HDRSIZE, 0);
+	mb_u32(b, CTRL_ATTR_MAXATTR, LEMONADE_A_MAX);
+	if (groups && !getenv("NLMOCK_NOGROUP")) {
+		size_t grps = mb_nest(b, CTRL_ATTR_MCAST_GROUPS);
+		size_t g1 = mb_nest(b, 1);
+
+		mb_u32(b, CTRL_ATTR_MCAST_GRP_ID, EVENTS_GRP);
+		mb_attr(b, CTRL_ATTR_MCAST_GRP_NAME, LEMONADE_MCGRP_EVENTS,
+			sizeof(LEMONADE_MCGRP_EVENTS));
+		mb_nest_end(b, g1);
+		mb_nest_end(b, grps);
+	}
+	mb_done(b);
+}
+
+/*
+ * The "nlctrl" family. As in the kernel, a GETFAMILY request by name for
+ * a family that is not registered asks for a module (request_module of
+ * "net-pf-16-proto-16-family-NAME"): the mock logs that as "modprobe" in
+ * NLMOCK_CTRL_LOG, and with NLMOCK_AUTOLOAD=1 the module then loads. A
+ * GETFAMILY dump lists what is registered and never loads anything.
+ */
 static void ctrl(const struct nlmsghdr *nlh)
 {
 	const struct genlmsghdr *g = NLMSG_DATA(nlh);
 	const struct nlattr *a;
 	const char *name = NULL;
 	struct mbuf b;
-	uint16_t id = FAMILY_ID;
 	int alen = (int)nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
+	bool present = !getenv("NLMOCK_NOFAMILY");
 
 	for_each_attr(a, (const char *)g + GENL_HDRLEN, alen)
 		if ((a->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_FAMILY_NAME)
 			name = adata(a);
-	if (g->cmd != CTRL_CMD_GETFAMILY || !name ||
-	    strcmp(name, LEMONADE_GENL_NAME) || getenv("NLMOCK_NOFAMILY")) {
+	if (g->cmd != CTRL_CMD_GETFAMILY) {
+		send_ack(nlh, -EOPNOTSUPP, NULL, -1);
+		return;
+	}
+	if (nlh->nlmsg_flags & NLM_F_DUMP) {
+		ctrl_log("GETFAMILY dump\n");
+		put_family(&b, nlh, NLM_F_MULTI, "nlctrl", GENL_ID_CTRL, false);
+		if (present)
+			put_family(&b, nlh, NLM_F_MULTI, LEMONADE_GENL_NAME,
+				   FAMILY_ID, true);
+		mb_msg(&b, NLMSG_DONE, NLM_F_MULTI, nlh);
+		*(int *)mb_put(&b, sizeof(int)) = 0;
+		mb_done(&b);
+		return;
+	}
+	ctrl_log("GETFAMILY name=%s\n", name ? name : "(none)");
+	if (name && !strcmp(name, LEMONADE_GENL_NAME) && !present) {
+		ctrl_log("modprobe net-pf-16-proto-16-family-%s\n", name);
+		present = getenv("NLMOCK_AUTOLOAD") != NULL;
+	}
+	if (!name || strcmp(name, LEMONADE_GENL_NAME) || !present) {
 		send_ack(nlh, -ENOENT, NULL, -1);
 		return;
 	}
-	mb_msg(&b, GENL_ID_CTRL, 0, nlh);
-	{
-		struct genlmsghdr *rg = mb_put(&b, GENL_HDRLEN);
-
-		rg->cmd = CTRL_CMD_NEWFAMILY;
-		rg->version = 2;
-	}
-	mb_attr(&b, CTRL_ATTR_FAMILY_NAME, LEMONADE_GENL_NAME,
-		sizeof(LEMONADE_GENL_NAME));
-	mb_attr(&b, CTRL_ATTR_FAMILY_ID, &id, sizeof(id));
-	mb_u32(&b, CTRL_ATTR_VERSION, LEMONADE_GENL_VERSION);
-	mb_u32(&b, CTRL_ATTR_HDRSIZE, 0);
-	mb_u32(&b, CTRL_ATTR_MAXATTR, LEMONADE_A_MAX);
-	{
-		size_t grps = mb_nest(&b, CTRL_ATTR_MCAST_GROUPS);
-		size_t g1 = mb_nest(&b, 1);
-
-		mb_u32(&b, CTRL_ATTR_MCAST_GRP_ID, EVENTS_GRP);
-		mb_attr(&b, CTRL_ATTR_MCAST_GRP_NAME, LEMONADE_MCGRP_EVENTS,
-			sizeof(LEMONADE_MCGRP_EVENTS));
-		mb_nest_end(&b, g1);
-		mb_nest_end(&b, grps);
-	}
-	mb_done(&b);
+	put_family(&b, nlh, 0, LEMONADE_GENL_NAME, FAMILY_ID, true);
 	if (nlh->nlmsg_flags & NLM_F_ACK)
 		send_ack(nlh, 0, NULL, -1);
 }
