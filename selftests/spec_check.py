@@ -11,7 +11,8 @@ describes, so that neither can drift:
       flags), every policy entry of every operation, with its type and
       NLA_POLICY_* check, both ways, nested policies included, and the
       family and its multicast group;
-  (c) tool/nl.c: lemonctl's reply policies (types, both ways);
+  (c) tool/nl.c: lemonctl's reply policies (types, both ways), written
+      out there or taken from tool/spec-gen.h's macros;
   (d) Documentation/netlink-api.rst: the reference tables (family,
       permissions, configuration, events, the nests, enumerations);
   (e) tool/spec-gen.h, when present: it is what tool/spec-gen.py makes
@@ -320,13 +321,28 @@ class Policy:
         return s
 
 
-def parse_policies(text, names, ranges=None):
-    """{policy name: {attr C name: Policy}} of every nla_policy array."""
+def brace_macros(text):
+    """{name: body} of every "#define NAME { ... }" (continued lines)."""
+    text = text.replace("\\\n", " ")
+    return {m.group(1): m.group(2) for m in
+            re.finditer(r"^\s*#\s*define\s+(\w+)\s+\{(.*)\}\s*$", text, re.M)}
+
+
+def parse_policies(text, names, ranges=None, macros=None):
+    """{policy name: {attr C name: Policy}} of every nla_policy array,
+    written out or initialized from a macro of macros."""
     out = {}
-    for m in re.finditer(r"struct\s+nla_policy\s+(\w+)\s*\[[^\]]*\]\s*=\s*\{",
-                         text):
+    for m in re.finditer(r"struct\s+nla_policy\s+(\w+)\s*\[[^\]]*\]\s*=\s*"
+                         r"(\{|(\w+)\s*;)", text):
+        if m.group(3):
+            body = (macros or {}).get(m.group(3))
+            if body is None:
+                out[m.group(1)] = {"?": Policy("?", raw=m.group(3))}
+                continue
+        else:
+            body = braced(text, m.start())
         entries = {}
-        for item in split_top(braced(text, m.start())):
+        for item in split_top(body):
             em = re.match(r"\[\s*(\w+)\s*\]\s*=\s*(.*)$", item, re.S)
             if not em:
                 entries["?" + item] = Policy("?", raw=item)
@@ -674,12 +690,16 @@ def check_kernel(ck, spec, h, text, compat):
 
 # ---- (c) lemonctl -----------------------------------------------------------
 
-def check_tool(ck, spec, h, text, path):
-    policies = parse_policies(text, h)
+def check_tool(ck, spec, h, text, path, macros):
+    policies = parse_policies(text, h, macros=macros)
     ck.same_names(f"{path}: reply policies", policies, TOOL_POLICIES)
     for polname, setname in TOOL_POLICIES.items():
         pol = policies.get(polname)
         if pol is None:
+            continue
+        if "?" in pol:
+            ck.ok(False, f"{path}: {polname}: cannot read its initializer "
+                  f"{pol['?'].raw} (not a macro of {GEN})")
             continue
         attrs = spec.attrs[setname]
         want = {spec.attr_cname(setname, n): n for n, (_, a) in attrs.items()
@@ -916,7 +936,7 @@ def check_generated(ck, root, spec_path):
     except OSError:
         got = None
     ck.ok(got == want, f"{GEN}: not what tool/spec-gen.py makes from the spec "
-          "(run: make -C tool spec-gen.h)")
+          "(run: make -C tool gen)")
 
 
 def main():
@@ -938,9 +958,10 @@ def main():
     h = CNames(read(UAPI))
     check_uapi(ck, spec, h)
     check_kernel(ck, spec, h, strip_c_comments(read(KNL)), read(COMPAT))
-    check_tool(ck, spec, h, strip_c_comments(read(TOOL)), TOOL)
-    if os.path.exists(os.path.join(root, GEN)):
-        check_tool(ck, spec, h, strip_c_comments(read(GEN)), GEN)
+    gen = os.path.join(root, GEN)
+    macros = brace_macros(strip_c_comments(read(GEN))) \
+        if os.path.exists(gen) else {}
+    check_tool(ck, spec, h, strip_c_comments(read(TOOL)), TOOL, macros)
     check_rst(ck, spec, read(RST))
     check_generated(ck, root, spec_path)
     print(f"spec_check: {ck.n} checks, {len(ck.bad)} mismatches")
