@@ -5,7 +5,7 @@
 set -eu
 pkgs="build-essential make gcc pkg-config libnl-3-dev libnl-genl-3-dev
 linux-headers-amd64 pahole qemu-system-x86 busybox-static kmod cpio
-iproute2 conntrack nftables iptables python3 jq procps bash-completion
+iproute2 conntrack nftables iptables python3 python3-yaml python3-jsonschema jq procps bash-completion
 psmisc ethtool tcpdump socat libnetfilter-queue-dev libmnl-dev clang libclang-rt-14-dev
 dpkg-dev debhelper dh-dkms dkms systemd
 postfix dovecot-imapd openssl"

@@ -60,6 +60,13 @@ step "module builds for $KVER without warnings" \
 rm -f build-kmod.log
 step "checkpatch --strict clean (kernel coding style)" "$HERE/checkpatch.sh"
 step "no call or include circle among kmod/*.c (design.rst)" "$HERE/callgraph.sh" -q
+step "netlink spec agrees with the uapi header, kmod policies, lemonctl and netlink-api.rst" \
+	python3 "$HERE/spec_check.py"
+# with a kernel tree's ynl (linux-source-6.12 or later, or $LEMONADE_YNL)
+if ynl=$("$HERE/spec_ynl.py" --find); then
+	step "the kernel's ynl ($ynl) reads the netlink spec and codes its messages" \
+		python3 "$HERE/spec_ynl.py" --ynl "$ynl"
+fi
 step "lemonctl builds with -Werror and sanitizers" make -s -C tool SANITIZE=1
 # Debian packages for pkg_deb.sh (build/deb/, and the next version in
 # build/deb/upgrade/): a build failure is a failed step, and pkg_deb.sh

@@ -8,6 +8,7 @@
 #include "lemonctl.h"
 #include "nl.h"
 #include "print.h"
+#include "spec-gen.h"
 
 void flows_usage(FILE *f)
 {
@@ -39,14 +40,7 @@ static unsigned int get_u16(struct nlattr **tb, int attr)
 	return tb[attr] ? nla_get_u16(tb[attr]) : 0;
 }
 
-static const char *const guard_status_names[] = {
-	[LEMONADE_GUARD_S_NONE]		= "none",
-	[LEMONADE_GUARD_S_ACTIVE]	= "active",
-	[LEMONADE_GUARD_S_DONE]		= "done",
-	[LEMONADE_GUARD_S_SKIPPED]	= "skipped",
-	[LEMONADE_GUARD_S_RESET]	= "reset",
-	[LEMONADE_GUARD_S_ABANDONED]	= "abandoned",
-};
+static const char *const guard_status_names[] = LEMONADE_GEN_GUARD_STATUS_NAMES;
 
 _Static_assert(sizeof(guard_status_names) / sizeof(guard_status_names[0]) ==
 	       LEMONADE_GUARD_S_MAX + 1, "every guard status needs a name");

@@ -9,6 +9,7 @@
 #include "lemonctl.h"
 #include "nl.h"
 #include "print.h"
+#include "spec-gen.h"
 
 void monitor_usage(FILE *f)
 {
@@ -22,16 +23,7 @@ void monitor_usage(FILE *f)
 		"(JSON: the key \"timestamp\").\n");
 }
 
-static const char *const event_names[] = {
-	[LEMONADE_EVENT_ICMP_ABSORBED]		= "icmp_absorbed",
-	[LEMONADE_EVENT_ICMP_INVALID]		= "icmp_invalid",
-	[LEMONADE_EVENT_PRESSURE_RELEASE]	= "pressure_release",
-	[LEMONADE_EVENT_STRIP_DETECTED]		= "strip_detected",
-	[LEMONADE_EVENT_STRIP_RESTORED]		= "strip_restored",
-	[LEMONADE_EVENT_STRIP_RESET]		= "strip_reset",
-	[LEMONADE_EVENT_PARTIAL_BLOCK]		= "partial_block",
-	[LEMONADE_EVENT_CONFIG]			= "config",
-};
+static const char *const event_names[] = LEMONADE_GEN_EVENT_NAMES;
 
 _Static_assert(sizeof(event_names) / sizeof(event_names[0]) ==
 	       LEMONADE_EVENT_MAX + 1, "every event needs a name");

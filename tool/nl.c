@@ -21,100 +21,34 @@
 
 #include "lemonctl.h"
 #include "nl.h"
+#include "spec-gen.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
 
-const struct nla_policy lemonade_policy[LEMONADE_A_MAX + 1] = {
-	[LEMONADE_A_VERSION]	= { .type = NLA_STRING },
-	[LEMONADE_A_ENABLED]	= { .type = NLA_U8 },
-	[LEMONADE_A_TIMEOUT]	= { .type = NLA_U32 },
-	[LEMONADE_A_HIGH_WATER]	= { .type = NLA_U8 },
-	[LEMONADE_A_LOW_WATER]	= { .type = NLA_U8 },
-	[LEMONADE_A_PORTS]	= { .type = NLA_NESTED },
-	[LEMONADE_A_PORT]	= { .type = NLA_NESTED },
-	[LEMONADE_A_FORCE]	= { .type = NLA_FLAG },
-	[LEMONADE_A_STATS]	= { .type = NLA_NESTED },
-	[LEMONADE_A_ICMP_POLICY]	= { .type = NLA_U8 },
-	[LEMONADE_A_ICMP_STATES]	= { .type = NLA_U8 },
-	[LEMONADE_A_ICMP_V4_CODES]	= { .type = NLA_U32 },
-	[LEMONADE_A_ICMP_V6_CODES]	= { .type = NLA_U32 },
-	[LEMONADE_A_ICMP_VALIDATE]	= { .type = NLA_U8 },
-	[LEMONADE_A_GUARD_POLICY]	= { .type = NLA_U8 },
-	[LEMONADE_A_FILTER_PORT]	= { .type = NLA_U16 },
-	[LEMONADE_A_FLOW]		= { .type = NLA_NESTED },
-	[LEMONADE_A_EVENT]		= { .type = NLA_U8 },
-	[LEMONADE_A_EVENT_COUNT]	= { .type = NLA_U32 },
-	[LEMONADE_A_EVENT_SUPPRESSED]	= { .type = NLA_U32 },
-	[LEMONADE_A_ICMP_TYPE]		= { .type = NLA_U8 },
-	[LEMONADE_A_ICMP_CODE]		= { .type = NLA_U8 },
-	[LEMONADE_A_EVENT_KEYWORD]	= { .type = NLA_NUL_STRING },
-	[LEMONADE_A_PAD]		= { .type = NLA_UNSPEC },
-	[LEMONADE_A_GUARD_BUFFERS]	= { .type = NLA_U32 },
-	[LEMONADE_A_PORTS_MAX]		= { .type = NLA_U32 },
-	[LEMONADE_A_GENERATION]		= { .type = NLA_U32 },
-	[LEMONADE_A_EVENT_PORTID]	= { .type = NLA_U32 },
-	[LEMONADE_A_EVENT_CMD]		= { .type = NLA_U8 },
-};
+/* lemonctl's reply policies: the spec's attribute sets (spec-gen.h) */
+const struct nla_policy lemonade_policy[LEMONADE_A_MAX + 1] =
+	LEMONADE_GEN_POLICY;
+const struct nla_policy lemonade_flow_policy[LEMONADE_FLOW_A_MAX + 1] =
+	LEMONADE_GEN_FLOW_POLICY;
+const struct nla_policy lemonade_port_policy[LEMONADE_PORT_A_MAX + 1] =
+	LEMONADE_GEN_PORT_POLICY;
+const struct nla_policy lemonade_stat_policy[LEMONADE_STAT_A_MAX + 1] =
+	LEMONADE_GEN_STAT_POLICY;
 
-/* A new attribute of enum lemonade_attr needs its entry above. */
-_Static_assert(LEMONADE_A_MAX == LEMONADE_A_EVENT_CMD,
-	       "lemonade_policy: an attribute has no entry");
-
-const struct nla_policy lemonade_flow_policy[LEMONADE_FLOW_A_MAX + 1] = {
-	[LEMONADE_FLOW_A_FAMILY]	= { .type = NLA_U8 },
-	[LEMONADE_FLOW_A_SADDR]		= { .minlen = 4 },
-	[LEMONADE_FLOW_A_DADDR]		= { .minlen = 4 },
-	[LEMONADE_FLOW_A_SPORT]		= { .type = NLA_U16 },
-	[LEMONADE_FLOW_A_DPORT]		= { .type = NLA_U16 },
-	[LEMONADE_FLOW_A_PORT]		= { .type = NLA_U16 },
-	[LEMONADE_FLOW_A_TCP_STATE]	= { .type = NLA_U8 },
-	[LEMONADE_FLOW_A_REMAINING]	= { .type = NLA_U32 },
-	[LEMONADE_FLOW_A_TIMEOUT]	= { .type = NLA_U32 },
-	[LEMONADE_FLOW_A_MARKED]	= { .type = NLA_U8 },
-	[LEMONADE_FLOW_A_ID]		= { .type = NLA_U32 },
-	[LEMONADE_FLOW_A_GUARD]		= { .type = NLA_U8 },
-	[LEMONADE_FLOW_A_GUARD_INSPECTED] = { .type = NLA_U32 },
-};
-
-const struct nla_policy lemonade_port_policy[LEMONADE_PORT_A_MAX + 1] = {
-	[LEMONADE_PORT_A_PORT]		= { .type = NLA_U16 },
-	[LEMONADE_PORT_A_PROTO]		= { .type = NLA_U8 },
-	[LEMONADE_PORT_A_TIMEOUT]	= { .type = NLA_U32 },
-};
-
-const struct nla_policy lemonade_stat_policy[LEMONADE_STAT_A_MAX + 1] = {
-	[LEMONADE_STAT_A_PINNED]		= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_REARMED]		= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_RECYCLED]		= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_PRESSURE_EVENTS]	= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_RELEASED_UNLOAD]	= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_MARKED]		= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_ICMP_ABSORBED]		= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_ICMP_PASSED]		= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_ICMP_INVALID]		= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_GUARD_INSPECTED]	= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_GUARD_STRIP_DETECTED]	= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_GUARD_RESTORED]	= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_GUARD_RESET]		= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK]	= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED]	= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_GUARD_SKIPPED]		= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_GUARD_STALE]		= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_GUARD_ABANDONED]	= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_GUARD_DEFERRED]	= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_RELEASED_POLICY]	= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_ICMP_UNVALIDATED]	= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_LISTED]		= { .type = NLA_U64 },
-	[LEMONADE_STAT_A_GUARD_BUFFERS]		= { .type = NLA_U64 },
-};
-
-/* Every counter of enum lemonade_stat_attr is a u64: a new counter in
- * uapi/linux/lemonade.h needs its policy entry above (and a name in
- * stats.c, which checks the same). */
-_Static_assert(LEMONADE_STAT_A_MAX == LEMONADE_STAT_A_GUARD_BUFFERS,
-	       "lemonade_stat_policy: a counter has no entry");
+/*
+ * An attribute of uapi/linux/lemonade.h the spec lacks: add it to
+ * Documentation/netlink/specs/lemonade.yaml, then "make -C tool gen".
+ */
+_Static_assert(LEMONADE_A_MAX == LEMONADE_GEN_A_LAST,
+	       "lemonade_policy: the spec lacks an attribute");
+_Static_assert(LEMONADE_PORT_A_MAX == LEMONADE_GEN_PORT_A_LAST,
+	       "lemonade_port_policy: the spec lacks an attribute");
+_Static_assert(LEMONADE_FLOW_A_MAX == LEMONADE_GEN_FLOW_A_LAST,
+	       "lemonade_flow_policy: the spec lacks an attribute");
+_Static_assert(LEMONADE_STAT_A_MAX == LEMONADE_GEN_STAT_A_LAST,
+	       "lemonade_stat_policy: the spec lacks a counter");
 
 static struct nl_sock *sk;
 static int family = -1;

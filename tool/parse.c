@@ -8,6 +8,7 @@
 
 #include "duration.h"
 #include "lemonctl.h"
+#include "spec-gen.h"
 
 struct lemon_opts opts;
 
@@ -146,12 +147,7 @@ int parse_timeout(const char *key, const char *arg, uint32_t *secs)
 	return 0;
 }
 
-static const char *const proto_names[] = {
-	[LEMONADE_PROTO_NONE] = "none",
-	[LEMONADE_PROTO_IMAP] = "imap",
-	[LEMONADE_PROTO_SMTP] = "smtp",
-	[LEMONADE_PROTO_ACAP] = "acap",
-};
+static const char *const proto_names[] = LEMONADE_GEN_PROTO_NAMES;
 
 _Static_assert(sizeof(proto_names) / sizeof(proto_names[0]) ==
 	       LEMONADE_PROTO_MAX + 1, "every enum lemonade_proto needs a name");
@@ -246,28 +242,17 @@ void config_del_port(struct lemon_config *cfg, struct lemon_port *p)
 	cfg->nports--;
 }
 
-static const char *const icmp_policy_names[] = {
-	[LEMONADE_ICMP_ABSORB] = "absorb",
-	[LEMONADE_ICMP_PASS] = "pass",
-};
+static const char *const icmp_policy_names[] = LEMONADE_GEN_ICMP_POLICY_NAMES;
 
 _Static_assert(sizeof(icmp_policy_names) / sizeof(icmp_policy_names[0]) ==
 	       LEMONADE_ICMP_POLICY_MAX + 1, "every ICMP policy needs a name");
 
-static const char *const icmp_states_names[] = {
-	[LEMONADE_ICMP_ESTABLISHED] = "established",
-	[LEMONADE_ICMP_ALL] = "all",
-};
+static const char *const icmp_states_names[] = LEMONADE_GEN_ICMP_STATES_NAMES;
 
 _Static_assert(sizeof(icmp_states_names) / sizeof(icmp_states_names[0]) ==
 	       LEMONADE_ICMP_STATES_MAX + 1, "every ICMP state set needs a name");
 
-static const char *const guard_names[] = {
-	[LEMONADE_GUARD_RESTORE] = "restore",
-	[LEMONADE_GUARD_RESET] = "reset",
-	[LEMONADE_GUARD_LOG] = "log",
-	[LEMONADE_GUARD_OFF] = "off",
-};
+static const char *const guard_names[] = LEMONADE_GEN_GUARD_POLICY_NAMES;
 
 _Static_assert(sizeof(guard_names) / sizeof(guard_names[0]) ==
 	       LEMONADE_GUARD_POLICY_MAX + 1, "every guard policy needs a name");

@@ -5,35 +5,13 @@
 #include "lemonctl.h"
 #include "nl.h"
 #include "print.h"
+#include "spec-gen.h"
 
+/* every counter of the spec's "stats", named as its attribute */
 static const struct {
 	int attr;
 	const char *name;
-} counters[] = {
-	{ LEMONADE_STAT_A_PINNED,		"pinned" },
-	{ LEMONADE_STAT_A_REARMED,		"rearmed" },
-	{ LEMONADE_STAT_A_RECYCLED,		"recycled" },
-	{ LEMONADE_STAT_A_PRESSURE_EVENTS,	"pressure_events" },
-	{ LEMONADE_STAT_A_RELEASED_UNLOAD,	"released_unload" },
-	{ LEMONADE_STAT_A_MARKED,		"marked" },
-	{ LEMONADE_STAT_A_ICMP_ABSORBED,	"icmp_absorbed" },
-	{ LEMONADE_STAT_A_ICMP_PASSED,		"icmp_passed" },
-	{ LEMONADE_STAT_A_ICMP_INVALID,		"icmp_invalid" },
-	{ LEMONADE_STAT_A_GUARD_INSPECTED,	"guard_inspected" },
-	{ LEMONADE_STAT_A_GUARD_STRIP_DETECTED,	"guard_strip_detected" },
-	{ LEMONADE_STAT_A_GUARD_RESTORED,	"guard_restored" },
-	{ LEMONADE_STAT_A_GUARD_RESET,		"guard_reset" },
-	{ LEMONADE_STAT_A_GUARD_PARTIAL_BLOCK,	"guard_partial_block" },
-	{ LEMONADE_STAT_A_GUARD_UPSTREAM_MASKED, "guard_upstream_masked" },
-	{ LEMONADE_STAT_A_GUARD_SKIPPED,	"guard_skipped" },
-	{ LEMONADE_STAT_A_GUARD_STALE,		"guard_stale" },
-	{ LEMONADE_STAT_A_GUARD_ABANDONED,	"guard_abandoned" },
-	{ LEMONADE_STAT_A_GUARD_DEFERRED,	"guard_deferred" },
-	{ LEMONADE_STAT_A_RELEASED_POLICY,	"released_policy" },
-	{ LEMONADE_STAT_A_ICMP_UNVALIDATED,	"icmp_unvalidated" },
-	{ LEMONADE_STAT_A_LISTED,		"listed" },
-	{ LEMONADE_STAT_A_GUARD_BUFFERS,	"guard_buffers" },
-};
+} counters[] = LEMONADE_GEN_STAT_NAMES;
 
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 
