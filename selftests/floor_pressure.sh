@@ -128,7 +128,12 @@ pressure_topo 432000
 lemonade_load
 serve_start 674
 hold "$C" quiet $S4 674 1 --src $C3
-# the client now acknowledges nothing; the server sends to it
+# the server starts sending (DRIP: 1000 bytes every 0.2 s for 30 s); once
+# its first bytes wait unread at the client, the client acknowledges
+# nothing more (its own output is dropped)
+kill -USR2 "$PID_quiet"
+wait_for 30 sh -c "ip netns exec $C ss -Htn 'src $C3 and dport = :674' | awk '\$2 > 0 { f = 1 } END { exit !f }'" ||
+	fail "C: the server's data never reached the client"
 ip netns exec "$C" nft -f - <<-EOT
 table inet mute {
 	chain out {
@@ -137,7 +142,6 @@ table inet mute {
 	}
 }
 EOT
-kill -USR2 "$PID_quiet"
 wait_for 30 sh -c "ip netns exec $G conntrack -L -p tcp -s $C3 2>/dev/null | grep -q ESTABLISHED" ||
 	fail "C: no entry for the quiet flow"
 if [ "$STOCK" != 1 ]; then

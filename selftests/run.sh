@@ -62,7 +62,13 @@ step "checkpatch --strict clean (kernel coding style)" "$HERE/checkpatch.sh"
 step "no call or include circle among kmod/*.c (design.rst)" "$HERE/callgraph.sh" -q
 step "netlink spec agrees with the uapi header, kmod policies, lemonctl and netlink-api.rst" \
 	python3 "$HERE/spec_check.py"
-# with a kernel tree's ynl (linux-source-6.12 or later, or $LEMONADE_YNL)
+# the kernel's ynl (tools/net/ynl of the newest linux-source-6.12+ that apt
+# offers, unpacked once into the cache; the guest reads it there for
+# cli_ynl.sh), or $LEMONADE_YNL
+step "the kernel's ynl fetched (selftests/vm/ynl.sh)" \
+	sh -c '[ -n "${LEMONADE_YNL:-}" ] || { mkdir -p "${2%/*}" && "$1" > "$2"; }' - "$HERE/vm/ynl.sh" "$REPO/build/ynl.path"
+[ -n "${LEMONADE_YNL:-}" ] || LEMONADE_YNL=$(cat "$REPO/build/ynl.path" 2>/dev/null)
+export LEMONADE_YNL
 if ynl=$("$HERE/spec_ynl.py" --find); then
 	step "the kernel's ynl ($ynl) reads the netlink spec and codes its messages" \
 		python3 "$HERE/spec_ynl.py" --ynl "$ynl"
