@@ -54,6 +54,27 @@ else
 	fail "ynl get-config differs from lemonctl -j show: $(cat "$TMPD/ynl.cfg") vs $(cat "$TMPD/lc.cfg")"
 fi
 
+# --- a write naming a stale generation changes nothing (ESTALE) -----------
+gen=$(jq .generation "$TMPD/ynl.cfg")
+ip netns exec "$G" lemonctl set timeout 2h5m30s || fail "lemonctl set"
+before=$(ip netns exec "$G" lemonctl -j show)
+ip netns exec "$G" $YNL --do set-config --json "{\"generation\": $gen, \"timeout\": 9000}" \
+	> "$TMPD/ynl.stale" 2>&1
+after=$(ip netns exec "$G" lemonctl -j show)
+if grep -q 'Stale file handle' "$TMPD/ynl.stale" && [ "$before" = "$after" ]; then
+	pass "a set naming generation $gen after another change is refused, nothing changed: $(tr '\n' ' ' < "$TMPD/ynl.stale" | head -c 300)"
+else
+	fail "stale generation $gen: $(cat "$TMPD/ynl.stale"); config $before -> $after"
+fi
+gen=$(ip netns exec "$G" $YNL --do get-config | jq .generation)
+if ip netns exec "$G" $YNL --do set-config --json "{\"generation\": $gen, \"timeout\": 7500}" \
+	> "$TMPD/ynl.fresh" 2>&1 &&
+   [ "$(ip netns exec "$G" lemonctl -j show | jq .timeout)" = 7500 ]; then
+	pass "a set naming the current generation $gen is applied"
+else
+	fail "current generation $gen: $(cat "$TMPD/ynl.fresh")"
+fi
+
 # --- dump get-flows ---------------------------------------------------------
 ip netns exec "$G" $YNL --dump get-flows > "$TMPD/ynl.flows" 2> "$TMPD/ynl.err" ||
 	fail "ynl --dump get-flows: $(tail -3 "$TMPD/ynl.err")"
