@@ -143,6 +143,7 @@ void lemonade_event_flow(struct lemonade_net *ln,
 void lemonade_event_config(struct lemonade_net *ln,
 			   const struct lemonade_cfg *cfg, u32 portid, u8 cmd)
 {
+	char comm[TASK_COMM_LEN];
 	struct sk_buff *msg;
 	u32 suppressed;
 	void *hdr;
@@ -152,8 +153,12 @@ void lemonade_event_config(struct lemonade_net *ln,
 	msg = event_new(LEMONADE_EVENT_CONFIG, suppressed, GFP_KERNEL, &hdr);
 	if (!msg)
 		return;
+	/* the request runs in the context of the process that sent it */
+	get_task_comm(comm, current);
 	if (nla_put_u32(msg, LEMONADE_A_EVENT_PORTID, portid) ||
 	    nla_put_u8(msg, LEMONADE_A_EVENT_CMD, cmd) ||
+	    nla_put_u32(msg, LEMONADE_A_EVENT_PID, task_tgid_nr(current)) ||
+	    nla_put_string(msg, LEMONADE_A_EVENT_COMM, comm) ||
 	    lemonade_cfg_put(msg, cfg)) {
 		nlmsg_free(msg);
 		return;

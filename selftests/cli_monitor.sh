@@ -112,15 +112,16 @@ else
 	fail "-t monitor: '$line'; stderr $(cat "$TMPD/mon.tserr")"
 fi
 # --- a configuration change by another process, as "nft monitor" shows --
-# (lemonctl's netlink port id is its pid: its first socket)
+# (the process's pid and name, and its socket's netlink port id)
 ip netns exec "$G" lemonctl set timeout 2h4m &
 chg=$!
 wait $chg
 wait_for 20 grep -q '"event":"config"' "$TMPD/mon.json"
 line=$(grep -m1 '"event":"config"' "$TMPD/mon.json")
-if jq -e --argjson pid "$chg" '.cmd == "set" and .portid == $pid and .generation > 1' \
+if jq -e --argjson pid "$chg" '.cmd == "set" and .pid == $pid and .comm == "lemonctl" and
+	(.portid | type) == "number" and .generation > 1' \
 	<<< "$line" >/dev/null 2>&1 &&
-   wait_for 10 grep -Eq "^\[[0-9T:.-]+\] config cmd set portid $chg generation [0-9]+$" "$TMPD/mon.ts"; then
+   wait_for 10 grep -Eq "^\[[0-9T:.-]+\] config cmd set pid $chg comm lemonctl portid [0-9]+ generation [0-9]+$" "$TMPD/mon.ts"; then
 	pass "a change by process $chg is an event: $line"
 else
 	fail "config event of process $chg: '$line'; -t: $(grep config "$TMPD/mon.ts")"

@@ -123,8 +123,8 @@ PY
 if ip netns exec "$G" $PY "$TMPD/sub.py" "$ynl" "$SPEC" "$schema" > "$TMPD/ynl.ev" 2>&1; then
 	info "event: $(cat "$TMPD/ynl.ev")"
 	if jq -e '.timeout == 7560 and ."event-cmd" == 2 and
-		."event-portid" == .changer' "$TMPD/ynl.ev" >/dev/null; then
-		pass "ynl subscriber: the config event of lemonctl's change (its port id, the new timeout)"
+		."event-pid" == .changer and ."event-comm" == "lemonctl"' "$TMPD/ynl.ev" >/dev/null; then
+		pass "ynl subscriber: the config event of lemonctl's change (its pid and name, the new timeout)"
 	else
 		fail "ynl config event: $(cat "$TMPD/ynl.ev")"
 	fi

@@ -95,6 +95,13 @@ static int print_event(struct nlattr **tb, void *arg)
 			     cmd == LEMONADE_CMD_ADD_PORT ? "port-add" :
 			     cmd == LEMONADE_CMD_DEL_PORT ? "port-del" : "other");
 	}
+	/* who: as nft monitor's "by process PID (NAME)" */
+	if (tb[LEMONADE_A_EVENT_PID])
+		print_uint(PRINT_ANY, "pid", " pid %u",
+			   nla_get_u32(tb[LEMONADE_A_EVENT_PID]));
+	if (tb[LEMONADE_A_EVENT_COMM])
+		print_string(PRINT_ANY, "comm", " comm %s",
+			     nla_get_string(tb[LEMONADE_A_EVENT_COMM]));
 	if (tb[LEMONADE_A_EVENT_PORTID])
 		print_uint(PRINT_ANY, "portid", " portid %u",
 			   nla_get_u32(tb[LEMONADE_A_EVENT_PORTID]));

@@ -40,10 +40,12 @@
 	[LEMONADE_A_GENERATION] = { .type = NLA_U32 },			\
 	[LEMONADE_A_EVENT_PORTID] = { .type = NLA_U32 },		\
 	[LEMONADE_A_EVENT_CMD] = { .type = NLA_U8 },			\
+	[LEMONADE_A_EVENT_PID] = { .type = NLA_U32 },			\
+	[LEMONADE_A_EVENT_COMM] = { .type = NLA_STRING },		\
 }
 
 /* the last attribute of the set */
-#define LEMONADE_GEN_A_LAST	LEMONADE_A_EVENT_CMD
+#define LEMONADE_GEN_A_LAST	LEMONADE_A_EVENT_COMM
 
 /* attribute set "port" */
 #define LEMONADE_GEN_PORT_POLICY {					\

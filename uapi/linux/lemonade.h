@@ -131,8 +131,15 @@
  *                                  flows released in that pass
  *     LEMONADE_A_EVENT_PORTID      u32, LEMONADE_EVENT_CONFIG: the netlink
  *                                  port id of the socket that made the
- *                                  change (a process's pid for the first
- *                                  socket it opens)
+ *                                  change (libnl: the process's pid in
+ *                                  its low 22 bits)
+ *     LEMONADE_A_EVENT_PID         u32, LEMONADE_EVENT_CONFIG: the thread
+ *                                  group id (pid) of the process that made
+ *                                  the change, in the initial pid namespace
+ *                                  (as nftables' NFTA_GEN_PROC_PID)
+ *     LEMONADE_A_EVENT_COMM        NUL-terminated string,
+ *                                  LEMONADE_EVENT_CONFIG: that process's
+ *                                  name (comm, at most 15 characters)
  *     LEMONADE_A_EVENT_CMD         u8, LEMONADE_EVENT_CONFIG: the command
  *                                  that made it (SET_CONFIG, ADD_PORT,
  *                                  DEL_PORT); the event also carries the
@@ -230,6 +237,8 @@ enum lemonade_attr {
 	LEMONADE_A_GENERATION,
 	LEMONADE_A_EVENT_PORTID,
 	LEMONADE_A_EVENT_CMD,
+	LEMONADE_A_EVENT_PID,
+	LEMONADE_A_EVENT_COMM,
 	__LEMONADE_A_MAX
 };
 
