@@ -7,8 +7,9 @@
  * of the requesting socket. Requests that change anything need
  * CAP_NET_ADMIN over that namespace (GENL_UNS_ADMIN_PERM); so do
  * LEMONADE_CMD_GET_FLOWS and the "events" multicast group, which expose
- * the addresses of other users' connections as conntrack does. Reading
- * the configuration and the counters is open.
+ * the addresses of other users' connections as conntrack does, and
+ * LEMONADE_CMD_GET_STATS (its gauges tell how busy the namespace's
+ * conntrack table and guard are). Reading the configuration is open.
  * Every attribute is a netlink attribute; no fixed structs cross the ABI.
  * Every rejection carries an extended-ACK message and changes nothing
  * (the generic netlink core's own refusals, such as an unknown command, a
@@ -66,7 +67,8 @@
  *
  * LEMONADE_CMD_SET_CONFIG
  *   Request: any subset of ENABLED, TIMEOUT, HIGH_WATER, LOW_WATER, PORTS,
- *   the ICMP_* attributes, GUARD_POLICY and the flag LEMONADE_A_FORCE.
+ *   the ICMP_* attributes, GUARD_POLICY, GUARD_BUFFERS, GENERATION and
+ *   the flag LEMONADE_A_FORCE.
  *   PORTS, when present, replaces the whole port set (an empty nest
  *   empties it). The resulting configuration is
  *   validated in full and applied atomically, so a batch of changes folded
@@ -93,7 +95,9 @@
  *   entry for the port is replaced. At most LEMONADE_MAX_PORTS ports.
  *
  * LEMONADE_CMD_DEL_PORT
- *   Request: one LEMONADE_A_PORT nest with PORT. ENOENT if not listed.
+ *   Request: one LEMONADE_A_PORT nest with PORT, optionally GENERATION
+ *   and FORCE (a removal that leaves a floor below the RFC minimum in
+ *   effect needs none: the module keeps it). ENOENT if not listed.
  *
  * LEMONADE_CMD_GET_STATS
  *   Reply: LEMONADE_A_STATS, a nest of u64 counters (enum
@@ -104,20 +108,23 @@
  *
  * LEMONADE_CMD_GET_FLOWS (dump only: NLM_F_DUMP; needs CAP_NET_ADMIN)
  *   Request: optionally LEMONADE_A_FILTER_PORT, u16: only flows whose
- *   listed port is this one. Reply: one message per covered flow (a TCP
- *   flow on a listed port, in any TCP state), each holding a
- *   LEMONADE_A_FLOW nest (enum lemonade_flow_attr). The flows are taken
- *   from one walk of the conntrack table when the dump starts, so every
- *   flow present throughout the dump is listed exactly once however many
- *   messages the dump takes; flows that come or go meanwhile may or may
- *   not be listed.
+ *   listed port is this one. Reply: one message per listed flow the
+ *   module follows (a TCP flow on a listed port past its handshake, and
+ *   the established entries it adopted when it was loaded or enabled),
+ *   each holding a LEMONADE_A_FLOW nest (enum lemonade_flow_attr); none
+ *   while the module is disabled in the netns. The flows are read from the
+ *   module's own per-netns list, never from a walk of the conntrack
+ *   table: every flow present throughout the dump is listed exactly once
+ *   however many messages the dump takes; flows that come or go meanwhile
+ *   may or may not be listed.
  *
  * The "events" multicast group (LEMONADE_MCGRP_EVENTS; joining it needs
  * CAP_NET_ADMIN) carries LEMONADE_CMD_EVENT messages about the netns of
  * the listening socket:
  *     LEMONADE_A_EVENT             u8, enum lemonade_event
  *     LEMONADE_A_FLOW              nest, the flow concerned (not for
- *                                  LEMONADE_EVENT_PRESSURE_RELEASE)
+ *                                  LEMONADE_EVENT_PRESSURE_RELEASE nor
+ *                                  LEMONADE_EVENT_CONFIG)
  *     LEMONADE_A_ICMP_TYPE         u8, ICMP events: type of the error
  *     LEMONADE_A_ICMP_CODE         u8, ICMP events: code of the error
  *                                  (ICMPv4 or ICMPv6 as the flow's family)
