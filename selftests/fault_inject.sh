@@ -19,6 +19,7 @@
 # WARN, BUG or oops in the kernel log. Leaks are caught by guest.sh's
 # kmemleak scan after the last test.
 # timeout: 600
+# skip-ok: needs failslab/fail_page_alloc: the debug kernel (make check-debug)
 source "$(dirname "$0")/lib.sh"
 
 DBG=/sys/kernel/debug

@@ -9,6 +9,7 @@
 # configuration must read back unchanged and the kernel log stay clean;
 # a failing seed goes to $LEMONADE_OUT/nlfuzz-failing-seeds.
 # timeout: 7200
+# skip-ok: a long run (make fuzz-long); make check runs cli_fuzz.sh
 source "$(dirname "$0")/lib.sh"
 
 if [ -z "${LEMONADE_FUZZ_TIME:-}" ]; then

@@ -11,6 +11,7 @@
 # every lemonctl call succeed; then the listed flows are pinned with the
 # floor the writers left and the ports they added last are listed.
 # timeout: 600
+# skip-ok: a stress test (make check-debug, make check-stress)
 source "$(dirname "$0")/lib.sh"
 
 if [ "${LEMONADE_STRESS:-0}" != 1 ]; then

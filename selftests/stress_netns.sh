@@ -10,6 +10,7 @@
 # state. Afterwards the module still answers in the initial namespace and
 # unloads.
 # timeout: 900
+# skip-ok: a stress test (make check-debug, make check-stress)
 source "$(dirname "$0")/lib.sh"
 
 if [ "${LEMONADE_STRESS:-0}" != 1 ]; then

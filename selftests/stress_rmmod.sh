@@ -12,6 +12,7 @@
 # STARTTLS answered, no churn connection failed, the held flows still
 # carry traffic and the listed ones (ESTABLISHED) are pinned again.
 # timeout: 900
+# skip-ok: a stress test (make check-debug, make check-stress)
 source "$(dirname "$0")/lib.sh"
 
 if [ "${LEMONADE_STRESS:-0}" != 1 ]; then

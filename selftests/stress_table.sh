@@ -15,6 +15,7 @@
 # end every held connection carries traffic again (a recycled flow gets a
 # new entry from its next packet).
 # timeout: 600
+# skip-ok: a stress test (make check-debug, make check-stress)
 source "$(dirname "$0")/lib.sh"
 
 if [ "${LEMONADE_STRESS:-0}" != 1 ]; then
