@@ -79,7 +79,7 @@ done <<TABLE
 0|show|~guard log
 0|set guard reset|=
 0|-j show|jq:.guard == "reset" and .icmp == {"policy":"absorb","states":"established","validate":false,"codes4":[0,1,5],"codes6":[0,2,3]}
-2|set guard maybe|~expected restore, reset, log or off
+2|set guard maybe|~expected restore, reset, log, off or buffers N
 0|config set guard off enable off|=
 0|-j show|jq:.guard == "off" and .enabled == false
 0|set guard restore enable on|=

@@ -14,7 +14,12 @@ source "$(dirname "$0")/lib.sh"
 
 checktool "jq --version" "run jq"
 ynl=${LEMONADE_YNL:-}
-if [ -z "$ynl" ] || [ ! -f "$ynl/cli.py" ]; then
+# tools/net/ynl/cli.py, or tools/net/ynl/pyynl/cli.py since Linux 6.14
+for ynl_lib in "$ynl" "$ynl/pyynl"; do
+	[ -n "$ynl" ] && [ -f "$ynl_lib/cli.py" ] && break
+	ynl_lib=
+done
+if [ -z "$ynl_lib" ]; then
 	echo "SKIP: no kernel ynl (LEMONADE_YNL; selftests/run.sh fetches it with selftests/vm/ynl.sh)"
 	exit $ksft_skip
 fi
@@ -22,7 +27,7 @@ SPEC=$REPO/Documentation/netlink/specs/lemonade.yaml
 # the schema of the same kernel tree (ynl validates the spec with it)
 schema=$(cd "$ynl/../../.." && pwd)/Documentation/netlink/genetlink-legacy.yaml
 [ -f "$schema" ] || fail "no genetlink-legacy.yaml next to ynl ($schema)"
-YNL="$PY $ynl/cli.py --spec $SPEC --schema $schema --output-json"
+YNL="$PY $ynl_lib/cli.py --spec $SPEC --schema $schema --output-json"
 
 topo_up
 mail_up
@@ -120,7 +125,7 @@ while time.monotonic() < deadline:
 print("no config event in 20 s: %r" % ynl.async_msg_queue)
 sys.exit(1)
 PY
-if ip netns exec "$G" $PY "$TMPD/sub.py" "$ynl" "$SPEC" "$schema" > "$TMPD/ynl.ev" 2>&1; then
+if ip netns exec "$G" $PY "$TMPD/sub.py" "$ynl_lib" "$SPEC" "$schema" > "$TMPD/ynl.ev" 2>&1; then
 	info "event: $(cat "$TMPD/ynl.ev")"
 	if jq -e '.timeout == 7560 and ."event-cmd" == 2 and
 		."event-pid" == .changer and ."event-comm" == "lemonctl"' "$TMPD/ynl.ev" >/dev/null; then

@@ -65,9 +65,17 @@ step "netlink spec agrees with the uapi header, kmod policies, lemonctl and netl
 # the kernel's ynl (tools/net/ynl of the newest linux-source-6.12+ that apt
 # offers, unpacked once into the cache; the guest reads it there for
 # cli_ynl.sh), or $LEMONADE_YNL
-step "the kernel's ynl fetched (selftests/vm/ynl.sh)" \
-	sh -c '[ -n "${LEMONADE_YNL:-}" ] || { mkdir -p "${2%/*}" && "$1" > "$2"; }' - "$HERE/vm/ynl.sh" "$REPO/build/ynl.path"
-[ -n "${LEMONADE_YNL:-}" ] || LEMONADE_YNL=$(cat "$REPO/build/ynl.path" 2>/dev/null)
+# (in CI a failed fetch is a failed step; elsewhere cli_ynl.sh then skips)
+if [ -z "${LEMONADE_YNL:-}" ]; then
+	mkdir -p "$REPO/build"
+	if [ "${CI:-}" = true ]; then
+		step "the kernel's ynl fetched (selftests/vm/ynl.sh)" \
+			sh -c '"$1" > "$2"' - "$HERE/vm/ynl.sh" "$REPO/build/ynl.path"
+	elif ! "$HERE/vm/ynl.sh" > "$REPO/build/ynl.path"; then
+		echo "# the kernel's ynl could not be fetched: cli_ynl.sh will skip"
+	fi
+	LEMONADE_YNL=$(cat "$REPO/build/ynl.path" 2>/dev/null)
+fi
 export LEMONADE_YNL
 if ynl=$("$HERE/spec_ynl.py" --find); then
 	step "the kernel's ynl ($ynl) reads the netlink spec and codes its messages" \

@@ -166,8 +166,6 @@ int config_parse_set(int argc, char **argv, struct set_args *a)
 		if (!strcmp(k, "guard")) {
 			int n = 0;
 
-			if (a->has_guard || a->has_buffers)
-				return dup_arg(k);
 			while (i < argc) {
 				if (!strcmp(argv[i], "buffers")) {
 					if (a->has_buffers)
@@ -185,7 +183,7 @@ int config_parse_set(int argc, char **argv, struct set_args *a)
 				if (!is_guard_name(argv[i]))
 					break;
 				if (a->has_guard)
-					return dup_arg("guard");
+					return dup_arg("guard policy");
 				parse_guard(argv[i], &a->guard);
 				a->has_guard = true;
 				i++;

@@ -99,9 +99,19 @@ static int print_event(struct nlattr **tb, void *arg)
 	if (tb[LEMONADE_A_EVENT_PID])
 		print_uint(PRINT_ANY, "pid", " pid %u",
 			   nla_get_u32(tb[LEMONADE_A_EVENT_PID]));
-	if (tb[LEMONADE_A_EVENT_COMM])
-		print_string(PRINT_ANY, "comm", " comm %s",
-			     nla_get_string(tb[LEMONADE_A_EVENT_COMM]));
+	if (tb[LEMONADE_A_EVENT_COMM]) {
+		/* the changer names itself (prctl): no control characters
+		 * on the terminal or in a line a script reads */
+		char comm[32];
+		size_t j;
+
+		snprintf(comm, sizeof(comm), "%s",
+			 nla_get_string(tb[LEMONADE_A_EVENT_COMM]));
+		for (j = 0; comm[j]; j++)
+			if ((unsigned char)comm[j] < 0x20 || comm[j] == 0x7f)
+				comm[j] = '?';
+		print_string(PRINT_ANY, "comm", " comm %s", comm);
+	}
 	if (tb[LEMONADE_A_EVENT_PORTID])
 		print_uint(PRINT_ANY, "portid", " portid %u",
 			   nla_get_u32(tb[LEMONADE_A_EVENT_PORTID]));

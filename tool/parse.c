@@ -308,7 +308,7 @@ int parse_guard(const char *arg, uint8_t *guard)
 	int v = lookup(NAMES(guard_names), arg);
 
 	if (v < 0)
-		return parse_error("argument \"%s\" for \"guard\" is wrong: expected restore, reset, log or off",
+		return parse_error("argument \"%s\" for \"guard\" is wrong: expected restore, reset, log, off or buffers N",
 				   arg);
 	*guard = (uint8_t)v;
 	return 0;

@@ -178,8 +178,8 @@ done <<'TABLE'
 ~argument "icmp pass" conflicts with an earlier policy|set icmp absorb pass
 ~argument "icmp" is given twice|set icmp absorb icmp pass
 =Error: "guard" needs a value (try: lemonctl set help)|set guard
-=Error: argument "maybe" for "guard" is wrong: expected restore, reset, log or off|set guard maybe
-~argument "guard" is given twice|set guard log guard off
+=Error: argument "maybe" for "guard" is wrong: expected restore, reset, log, off or buffers N|set guard maybe
+~argument "guard policy" is given twice|set guard log guard off
 =Error: unknown argument "x" to "flows" (try: lemonctl flows help)|flows x
 =Error: "port" needs a port number (try: lemonctl flows help)|flows port
 ~argument "0" for "port" is wrong|flows port 0
