@@ -169,6 +169,9 @@ mem_run() {
 part_memory() {
 	local r mode count
 	out "# memory: slab bytes per flow, module loaded minus not loaded (/proc/slabinfo, active objects x object size)"
+	# TIME_WAIT sockets of earlier parts must not expire during a snapshot
+	wait_for 70 sh -c "[ \$(ip netns exec $C ss -Htan state time-wait | wc -l) -eq 0 ]" ||
+		info "TIME_WAIT sockets left in the client: $(ip netns exec "$C" ss -Htan state time-wait | wc -l)"
 	for c in nf_conntrack nf_lemonade_neg; do
 		mod_on
 		if [ -d "/sys/kernel/slab/$c" ]; then
