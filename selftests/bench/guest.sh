@@ -139,8 +139,14 @@ part_nft() {
 	nft_off
 }
 
-# slab_snap FILE: "cache active_objs objsize num_slabs pagesperslab" per cache
+# slab_snap FILE: "cache active_objs objsize num_slabs pagesperslab" per
+# cache, after every cache was shrunk (SLUB counts the free objects of a
+# CPU's current slab as active until it is flushed)
 slab_snap() {
+	local f
+	for f in /sys/kernel/slab/*/shrink; do
+		echo 1 > "$f" 2>/dev/null
+	done
 	awk 'NR > 2 { print $1, $2, $4, $15, $6 }' /proc/slabinfo > "$1"
 }
 

@@ -31,18 +31,22 @@ def delta(pre, tag):
 def main():
     out, mode, count, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     pre = f"{out}/mem"
-    obj, pages, off_obj, caches = [], [], [], {}
+    obj, pages, off_obj, ct, caches = [], [], [], [], {}
     for r in range(1, reps + 1):
         on, off = delta(pre, f"{mode}-on-{r}"), delta(pre, f"{mode}-off-{r}")
         names = set(on) | set(off)
         obj.append(sum(on.get(k, (0, 0))[0] - off.get(k, (0, 0))[0] for k in names) / count)
         pages.append(sum(on.get(k, (0, 0))[1] - off.get(k, (0, 0))[1] for k in names) / count)
+        ct.append(sum(on.get(k, (0, 0))[0] - off.get(k, (0, 0))[0] for k in names
+                      if k in ("nf_conntrack", "nf_lemonade_neg") or k.startswith("kmalloc-")) / count)
         off_obj.append(sum(v[0] for v in off.values()) / count)
         for k in names:
             caches.setdefault(k, []).append((on.get(k, (0, 0))[0] - off.get(k, (0, 0))[0]) / count)
     what = {"starttls": "listed flow after its negotiation (IMAP STARTTLS done)",
             "greet": "flow under negotiation (IMAP greeting read, guard recording)"}[mode]
-    print(f"memory, {what}: {statistics.median(obj):+.0f} B/flow in objects "
+    print(f"memory, {what}: {statistics.median(ct):+.0f} B/flow in nf_conntrack, kmalloc-* and "
+          f"nf_lemonade_neg objects (reps {', '.join(f'{x:+.0f}' for x in ct)}); all caches: "
+          f"{statistics.median(obj):+.0f} B/flow in objects "
           f"(reps {', '.join(f'{x:+.0f}' for x in obj)}), {statistics.median(pages):+.0f} B/flow in slab pages "
           f"(reps {', '.join(f'{x:+.0f}' for x in pages)}); {count} flows x {reps} reps; "
           f"the whole flow without the module (conntrack, both sockets): {statistics.median(off_obj):.0f} B")
