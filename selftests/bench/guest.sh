@@ -32,6 +32,7 @@ T=${BENCH_SECONDS:-1}
 MIN_PAIRS=${BENCH_MIN_PAIRS:-40}
 MAX_PAIRS=${BENCH_MAX_PAIRS:-200}
 CI=${BENCH_CI:-1}
+SETTLE=${BENCH_SETTLE:-1}
 BUDGET=${BENCH_BUDGET:-300}
 FLOWS=${BENCH_FLOWS:-2000}
 NEG_FLOWS=${BENCH_NEG_FLOWS:-200}
@@ -78,10 +79,13 @@ w_bulk_unlisted() { ip netns exec "$C" "$TB" bulk "$S4" 5201 "$T" | awk '{ print
 w_bulk_143() { ip netns exec "$C" "$TB" bulk "$S4" 143 "$T" imap | awk '{ print $3 }'; }
 w_conns_587() { ip netns exec "$C" "$TB" conns "$S4" 587 "$T" | awk '{ print $3 }'; }
 
-# half STATE_FN WORK: one measurement in that state
+# half STATE_FN WORK: one measurement in that state, BENCH_SETTLE (1)
+# seconds after the switch (rmmod and an nft table's deletion leave work
+# to RCU callbacks and workqueues that must not land in the next half)
 half() {
 	"$1"
 	flush
+	sleep "$SETTLE"
 	"$2"
 }
 
