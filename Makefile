@@ -21,7 +21,7 @@
 # make style           checkpatch over the module sources
 # make bench           every measurement of Documentation/performance.rst
 #                      (the parser on the host, the module in a QEMU guest;
-#                      as root, about 30 minutes)
+#                      as root, 30-45 minutes)
 
 VERSION := $(shell cat VERSION)
 KVER ?= $(shell uname -r)
