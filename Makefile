@@ -19,6 +19,9 @@
 # make install-boot    lemonade.service and the example files in /etc (kept if present)
 # make deb             Debian packages nf-lemonade-dkms and lemonctl into build/deb/
 # make style           checkpatch over the module sources
+# make bench           every measurement of Documentation/performance.rst
+#                      (the parser on the host, the module in a QEMU guest;
+#                      as root, 30-45 minutes)
 
 VERSION := $(shell cat VERSION)
 KVER ?= $(shell uname -r)
@@ -142,6 +145,10 @@ matrix:
 
 demo:
 	selftests/demo.sh
+
+.PHONY: bench
+bench:
+	selftests/bench/run.sh
 
 style:
 	selftests/checkpatch.sh

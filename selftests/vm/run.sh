@@ -296,6 +296,10 @@ qemu=(qemu-system-x86_64 -nodefaults -nographic -no-reboot
 	-chardev stdio,id=con,signal=off -serial chardev:con
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$out,mount_tag=lemonadeout,security_model=none,multidevs=remap")
+# LEMONADE_QEMU_ARGS: more QEMU options, split at white space (make bench:
+# "-icount shift=0", with LEMONADE_ACCEL=tcg,thread=single)
+# shellcheck disable=SC2206
+qemu+=(${LEMONADE_QEMU_ARGS:-})
 
 log "booting $kver under QEMU/TCG (timeout ${timeout_s}s, out $out)"
 t0=$SECONDS
