@@ -114,6 +114,7 @@ static int parse_port(const struct nlattr *attr, struct lemonade_port *p,
 		return err;
 	if (!tb[LEMONADE_PORT_A_PORT]) {
 		NL_SET_ERR_MSG_ATTR(extack, attr, "port entry without a port number");
+		NL_SET_ERR_ATTR_MISS(extack, attr, LEMONADE_PORT_A_PORT);
 		return -EINVAL;
 	}
 	memset(p, 0, sizeof(*p));
@@ -322,6 +323,7 @@ static int lemonade_port_change(struct sk_buff *skb, struct genl_info *info)
 
 	if (!attr) {
 		NL_SET_ERR_MSG(info->extack, "missing port entry (LEMONADE_A_PORT)");
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, LEMONADE_A_PORT);
 		return -EINVAL;
 	}
 	err = parse_port(attr, &p, !add, info->extack);

@@ -102,6 +102,14 @@ static inline bool lemonade_helper_get(struct nf_conntrack_helper *helper)
  * Since 6.1 a family can ask the core to validate every operation from
  * a given command on strictly (reserved header fields, policies).
  */
+/*
+ * Before 6.1 an extended ACK cannot name a missing attribute: the
+ * message alone says which.
+ */
+#ifndef LEMONADE_HAVE_ERR_ATTR_MISS
+#define NL_SET_ERR_ATTR_MISS(extack, nest, type)	do { } while (0)
+#endif
+
 #ifdef LEMONADE_HAVE_GENL_RESV_START_OP
 #define LEMONADE_GENL_STRICT_FROM(cmd)	.resv_start_op = (cmd),
 #else

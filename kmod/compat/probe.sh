@@ -33,6 +33,9 @@ has include/net/netfilter/nf_conntrack.h 'struct nf_ct_iter_data' &&
 	flag LEMONADE_HAVE_CT_ITER_DATA
 has include/net/netfilter/nf_conntrack.h 'u32 nf_conntrack_count(' &&
 	flag LEMONADE_HAVE_CT_COUNT_FN
+# 6.1: extended ACKs name a missing attribute (NLMSGERR_ATTR_MISS_TYPE)
+has include/linux/netlink.h 'NL_SET_ERR_ATTR_MISS' &&
+	flag LEMONADE_HAVE_ERR_ATTR_MISS
 has include/net/genetlink.h 'resv_start_op' &&
 	flag LEMONADE_HAVE_GENL_RESV_START_OP
 has include/net/genetlink.h 'GENL_MCAST_CAP_NET_ADMIN' &&
