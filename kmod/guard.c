@@ -477,15 +477,12 @@ static bool same_bytes(const struct lemonade_neg *neg, struct sk_buff *skb,
 	return true;
 }
 
-/* Does every byte of [off, end) that was recorded before match? */
-static bool matches_record(const struct lemonade_neg *neg, struct sk_buff *skb,
-			   const struct seg *s, u32 off, u32 end)
+/* Do the bytes of [off, end) recorded ahead of a gap match? */
+static bool ahead_same(const struct lemonade_neg *neg, struct sk_buff *skb,
+		       const struct seg *s, u32 off, u32 end)
 {
 	unsigned int i;
 
-	if (off < neg->rec_len &&
-	    !same_bytes(neg, skb, s, off, off, min(end, neg->rec_len)))
-		return false;
 	for (i = 0; i < neg->nahead; i++) {
 		u32 a = max_t(u32, off, neg->ahead[i].off);
 		u32 b = min_t(u32, end, neg->ahead[i].end);
@@ -494,6 +491,16 @@ static bool matches_record(const struct lemonade_neg *neg, struct sk_buff *skb,
 			return false;
 	}
 	return true;
+}
+
+/* Does every byte of [off, end) that was recorded before match? */
+static bool matches_record(const struct lemonade_neg *neg, struct sk_buff *skb,
+			   const struct seg *s, u32 off, u32 end)
+{
+	if (off < neg->rec_len &&
+	    !same_bytes(neg, skb, s, off, off, min(end, neg->rec_len)))
+		return false;
+	return ahead_same(neg, skb, s, off, end);
 }
 
 /* Note [off, end) as recorded beyond the gap; false if too many ranges. */
@@ -718,13 +725,8 @@ static enum cmp_result compare(const struct lemonade_neg *neg,
 			res = CMP_MASKED;
 		}
 	}
-	for (i = 0; i < neg->nahead; i++) {
-		u32 a = max_t(u32, off, neg->ahead[i].off);
-		u32 b = min_t(u32, end, neg->ahead[i].end);
-
-		if (a < b && !same_bytes(neg, skb, s, off, a, b))
-			return CMP_UNSURE;
-	}
+	if (!ahead_same(neg, skb, s, off, end))
+		return CMP_UNSURE;
 	return res;
 }
 
