@@ -30,19 +30,9 @@ import struct
 import sys
 import time
 
-ETH_P_ALL = 0x0003
-ETH_P_IP = 0x0800
-ETH_P_IPV6 = 0x86DD
-PACKET_OUTGOING = 4
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+# the packet-socket constants and the Internet checksum, as icmp_craft.py
+# (next to this file) has them
+from icmp_craft import ETH_P_ALL, ETH_P_IP, ETH_P_IPV6, PACKET_OUTGOING, csum
 
 
 def parse(frame, a):
