@@ -1,0 +1,211 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Scale (stress: LEMONADE_STRESS=1): a conntrack table of 1,000,000
+# entries of which 100,000 are listed flows (LEMONADE_SCALE_TOTAL,
+# LEMONADE_SCALE_LISTED), made by selftests/progs/ctscale writing crafted
+# handshakes (listed and unlisted TCP) and datagrams (the UDP rest) into
+# the gateway's two veth ends. With ftrace's function_graph tracer on the
+# floor's background work (lemonade_floor_work), the flow-linking step of
+# the packet path (lemonade_flow_link, the one place a packet waits for a
+# lock a pass holds) and the configuration-time adoption walk
+# (lemonade_flow_adopt, a walk of the whole conntrack table: what every
+# pass cost before the per-netns lists), it measures:
+#   memory  slab bytes per unlisted and per listed TCP flow (the
+#           difference is what the module adds);
+#   pass 1  pressure passes over a table above the high-water mark while
+#           no listed flow is borrowing (a flood's case: a walk, nothing
+#           released);
+#   pass 2  the re-arm passes after port 674 becomes unlimited;
+#   pass 3  a recycling pass that releases every borrowing listed flow
+#           (conntrack's established timeout lowered to 1 s).
+# Each pass must take under LEMONADE_SCALE_PASS_MS (50) ms and no packet
+# may wait in lemonade_flow_link for more than LEMONADE_SCALE_LOCK_US
+# (1000) us while passes run (listed handshakes are made throughout).
+# Under QEMU's software emulation the guest runs many times slower than
+# the host; the whole-table walk is printed next to the passes as the
+# yardstick.
+# timeout: 3000
+# skip-ok: a stress test (make check-debug, make check-stress)
+source "$(dirname "$0")/lib.sh"
+
+if [ "${LEMONADE_STRESS:-0}" != 1 ]; then
+	echo "SKIP: stress test (LEMONADE_STRESS=1: make check-debug, make check-stress)"
+	exit $ksft_skip
+fi
+[ "$STOCK" = 1 ] && { echo "SKIP: the module's own test"; exit $ksft_skip; }
+TOTAL=${LEMONADE_SCALE_TOTAL:-1000000}
+LISTED=${LEMONADE_SCALE_LISTED:-100000}
+PASS_MS=${LEMONADE_SCALE_PASS_MS:-50}
+LOCK_US=${LEMONADE_SCALE_LOCK_US:-1000}
+CTSCALE=$REPO/selftests/progs/ctscale
+[ -x "$CTSCALE" ] || { echo "FAIL: $CTSCALE not built (make -C selftests/progs)"; exit $ksft_fail; }
+[ "$TOTAL" -ge $((2 * LISTED + 1000)) ] || { echo "FAIL: LEMONADE_SCALE_TOTAL must exceed twice LEMONADE_SCALE_LISTED"; exit $ksft_fail; }
+MAX=$((TOTAL * 11 / 10))
+T=/sys/kernel/tracing
+
+keep_conntrack_max
+OLD_BUCKETS=$(sysctl -n net.netfilter.nf_conntrack_buckets)
+topo_up
+trap 'echo 0 > $T/tracing_on; echo nop > $T/current_tracer; echo > $T/set_ftrace_filter; sysctl -qw net.netfilter.nf_conntrack_buckets=$OLD_BUCKETS; cleanup' EXIT
+sysctl -qw net.netfilter.nf_conntrack_buckets=262144
+sysctl -qw net.netfilter.nf_conntrack_max=$MAX
+ip netns exec "$G" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=7200
+lemonade_load scan_interval=10
+ip netns exec "$G" lemonctl set guard off || fail "lemonctl set guard off"
+
+# Nothing in the client or server namespace answers (no socket, no RST,
+# no ARP): the gateway knows their MACs.
+for l in "$C c0" "$S s0"; do
+	set -- $l
+	ip netns exec "$1" nft -f - <<-EOF
+	table netdev mute {
+		chain in { type filter hook ingress device $2 priority 0; policy drop; }
+	}
+	EOF
+done
+mac() { ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
+CMAC=$(mac "$C" c0) SMAC=$(mac "$S" s0) GCMAC=$(mac "$G" gc) GSMAC=$(mac "$G" gs)
+ip -n "$G" neigh replace $C4 lladdr "$CMAC" dev gc nud permanent
+for i in $(seq 10 49); do
+	ip -n "$G" neigh replace 198.51.100.$i lladdr "$SMAC" dev gs nud permanent
+done
+
+# gen MODE DST0 NDST DPORT SPORT0 COUNT: crafted flows through the gateway
+gen() {
+	taskset -c 0 "$CTSCALE" "$C" c0 "$GCMAC" "$S" s0 "$GSMAC" "$1" $C4 "$2" "$3" "$4" "$5" "$6"
+}
+slab_bytes() {
+	awk 'NR > 2 { s += $2 * $4 } END { printf "%d\n", s }' /proc/slabinfo
+}
+ctcount() { ip netns exec "$G" conntrack -C; }
+# counter_ge NAME VALUE: the gateway's counter NAME has reached VALUE
+counter_ge() { [ "$(counter "$G" "$1")" -ge "$2" ]; }
+per_k=$((LISTED / 1000))
+[ "$per_k" -gt 0 ] || per_k=1
+
+# ---- the table
+ndst=$(((LISTED + 63999) / 64000))
+s0=$(slab_bytes) n0=$(ctcount)
+info "unlisted TCP handshakes: $(gen tcp 198.51.100.10 "$ndst" 8674 1536 "$LISTED") (flows, seconds)"
+s1=$(slab_bytes) n1=$(ctcount)
+info "listed TCP handshakes:   $(gen tcp 198.51.100.20 "$ndst" 674 1536 "$LISTED")"
+s2=$(slab_bytes) n2=$(ctcount)
+marked=$(counter "$G" marked)
+rest=$((TOTAL - n2))
+info "unlisted UDP datagrams:  $(gen udp 198.51.100.30 $(((rest + 63999) / 64000)) 8143 1536 "$rest")"
+n3=$(ctcount)
+info "table: $n3 entries of $MAX (max), $marked listed flows marked"
+if [ $((n1 - n0)) -ge $((LISTED * 99 / 100)) ] && [ $((n2 - n1)) -ge $((LISTED * 99 / 100)) ] &&
+	[ "$marked" -ge $((LISTED * 99 / 100)) ] && [ "$n3" -ge $((TOTAL * 99 / 100)) ]; then
+	pass "table built: $n3 entries, $((n2 - n1)) listed TCP flows, $((n1 - n0)) unlisted TCP flows"
+else
+	fail "table: $n0 -> $n1 (unlisted TCP) -> $n2 (listed TCP, $marked marked) -> $n3 (want $TOTAL)"
+	exit $ret
+fi
+unl=$(((s1 - s0) / (n1 - n0))) lst=$(((s2 - s1) / (n2 - n1)))
+info "memory: $unl slab bytes per unlisted TCP flow, $lst per listed flow: the module adds $((lst - unl)) bytes per listed flow"
+pass "memory per listed flow measured: $((lst - unl)) bytes added ($lst vs $unl)"
+
+# ---- tracing
+[ -d $T/instances ] || mount -t tracefs nodev $T 2>/dev/null
+[ -w $T/set_ftrace_filter ] || { fail "no tracefs at $T"; exit $ret; }
+echo 0 > $T/tracing_on
+echo nop > $T/current_tracer
+if ! echo 'lemonade_floor_work lemonade_flow_link lemonade_flow_adopt' > $T/set_ftrace_filter; then
+	fail "the module's functions cannot be traced"; exit $ret
+fi
+echo function_graph > $T/current_tracer
+echo 8192 > $T/buffer_size_kb
+
+trace_start() { echo > $T/trace; echo 1 > $T/tracing_on; }
+trace_stop() { echo 0 > $T/tracing_on; cat $T/trace > "$TMPD/trace.$1"; }
+# durs PHASE FUNC: the durations (us) of FUNC's calls in the phase's trace
+durs() {
+	grep -F "$2" "$TMPD/trace.$1" | sed -n 's/.* \([0-9][0-9]*\(\.[0-9]*\)\{0,1\}\) us .*/\1/p'
+}
+# calls PHASE FUNC: "N calls, max X us"
+calls() {
+	durs "$1" "$2" | awk -v f="$2" 'BEGIN { m = 0 } { n++; if ($1 + 0 > m) m = $1 + 0 } END { printf "%d %.1f\n", n, m }'
+}
+# churn SECONDS SPORT0: new listed handshakes (50 every 0.2 s) while
+# passes run, so that the packet path meets the shards' locks
+churn() {
+	local end=$(($(date +%s) + $1)) sp=$2 k=0
+	while [ "$(date +%s)" -lt $end ] && [ $k -lt 1000 ]; do
+		gen tcp 198.51.100.45 1 674 $sp 50 >/dev/null
+		sp=$((sp + 50)) k=$((k + 1))
+		[ $sp -gt 65000 ] && sp=1536
+		sleep 0.2
+	done
+}
+# judge PHASE WHAT: pass durations and the lock wait of the phase
+judge() {
+	local n m ln lm
+	read -r n m < <(calls "$1" lemonade_floor_work)
+	read -r ln lm < <(calls "$1" lemonade_flow_link)
+	info "$2: $n runs of the floor's work, longest $m us; $ln flows linked meanwhile, longest wait $lm us"
+	if [ "$n" -eq 0 ]; then
+		fail "$2: no pass traced"
+	elif awk -v m="$m" -v l="$PASS_MS" 'BEGIN { exit !(m <= l * 1000) }'; then
+		pass "$2: longest pass $m us (limit $PASS_MS ms)"
+	else
+		fail "$2: longest pass $m us (limit $PASS_MS ms)"
+	fi
+	if awk -v m="$lm" -v l="$LOCK_US" 'BEGIN { exit !(m <= l) }'; then
+		pass "$2: longest flow_link $lm us over $ln calls (limit $LOCK_US us)"
+	else
+		fail "$2: longest flow_link $lm us over $ln calls (limit $LOCK_US us)"
+	fi
+}
+
+# ---- pass 1: pressure, nothing borrowing
+p0=$(counter "$G" pressure_events) r0=$(counter "$G" recycled)
+trace_start
+churn 90 2000 &
+cpid=$!
+BG_PIDS+=($cpid)
+wait_for 120 counter_ge pressure_events $((p0 + 3)) ||
+	fail "pass 1: fewer than 3 pressure passes in 120 s"
+kill $cpid 2>/dev/null; wait $cpid 2>/dev/null
+trace_stop 1
+p1=$(counter "$G" pressure_events) r1=$(counter "$G" recycled)
+info "pass 1: $((p1 - p0)) pressure passes at $(ctcount) of $MAX entries, $((r1 - r0)) flows recycled"
+[ $((r1 - r0)) -eq 0 ] && pass "pass 1: no listed flow recycled (none borrowing)" ||
+	fail "pass 1: $((r1 - r0)) flows recycled while none was borrowing"
+judge 1 "pass 1 (pressure, none borrowing)"
+
+# ---- pass 2: unlimited re-arm (pressure off: high-water mark 99%)
+ip netns exec "$G" lemonctl set pressure high 99 low 98 || fail "set pressure high 99 low 98"
+a0=$(counter "$G" rearmed)
+trace_start
+churn 60 30000 &
+cpid=$!
+BG_PIDS+=($cpid)
+t0=$(date +%s%N)
+ip netns exec "$G" lemonctl port add 674 timeout unlimited || fail "port add 674 timeout unlimited"
+info "port add 674 timeout unlimited: $((($(date +%s%N) - t0) / 1000000)) ms (lemonctl, the adoption walk included)"
+wait_for 60 counter_ge rearmed $((a0 + LISTED * 99 / 100)) ||
+	fail "pass 2: fewer than $((LISTED * 99 / 100)) flows re-armed in 60 s"
+# one more re-arm pass, with nothing left to re-arm (scan_interval 10 s)
+sleep_until=$(($(date +%s) + 12))
+while [ "$(date +%s)" -lt $sleep_until ]; do sleep 1; done
+kill $cpid 2>/dev/null; wait $cpid 2>/dev/null
+trace_stop 2
+info "pass 2: $(($(counter "$G" rearmed) - a0)) flows re-armed"
+read -r an am < <(calls 2 lemonade_flow_adopt)
+info "yardstick: the adoption walk of the whole table ($(ctcount) entries): $an walks, longest $am us"
+judge 2 "pass 2 (re-arm)"
+
+# ---- pass 3: recycling every listed flow
+ip netns exec "$G" lemonctl port add 674 || fail "port add 674"
+ip netns exec "$G" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=1
+r0=$(counter "$G" recycled)
+trace_start
+ip netns exec "$G" lemonctl set pressure high 90 low 80 || fail "set pressure high 90 low 80"
+wait_for 120 counter_ge recycled $((r0 + LISTED * 99 / 100)) ||
+	fail "pass 3: fewer than $((LISTED * 99 / 100)) flows recycled in 120 s"
+trace_stop 3
+info "pass 3: $(($(counter "$G" recycled) - r0)) flows recycled, table at $(ctcount) of $MAX"
+judge 3 "pass 3 (recycling)"
+exit $ret
