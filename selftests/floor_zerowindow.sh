@@ -25,8 +25,13 @@ full() {
 		awk '$1 > 0 { n++ } END { exit n < 2 }'
 }
 wait_for 20 full || fail "client receive queues did not fill"
-# zero-window probes back off from 200 ms; give them a few rounds
-sleep 4
+# the server probes the zero window (backing off from 200 ms): wait for
+# a few rounds on every connection, seen in the server's socket
+if wait_for 60 server_socks_all 'v["backoff"] >= 2'; then
+	pass "every server connection is probing a zero window"
+else
+	fail "server connections: $(ip netns exec "$S" ss -tinOH state established | grep -o 'backoff:[0-9]*' | tr '\n' ' ')"
+fi
 info "client receive queues: $(ip netns exec "$C" ss -Htn state established | awk '{ print $1 }' | tr '\n' ' ')"
 for fam in ipv4 ipv6; do
 	for p in 143 587 674; do

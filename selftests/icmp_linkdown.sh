@@ -16,12 +16,15 @@ serve_start 143 587 674
 hold "$C" l4 $S4 143,587,674 3 --recverr
 hold "$C" l6 $S6 143,587,674 3 --recverr
 read -r a0 p0 i0 <<< "$(icmp_counters "$G")"
+u4=$(icmp_unreach_sent "$G") u6=$(icmp6_unreach_sent "$G") in0=$(icmp_in "$C")
 ip -n "$S" link set s0 down
 ip -n "$G" neigh flush dev gs
 ctl l4 send
 ctl l6 send
 info "server link down: waiting for the gateway's neighbour resolution to fail"
-sleep 8
+# every unreachable the gateway sent was absorbed or reached the client
+wait_for 60 gw_errors_settled "$u4" "$u6" "$a0" "$in0" ||
+	info "after 60 s: the gateway sent $(($(icmp_unreach_sent "$G") - u4)) + $(($(icmp6_unreach_sent "$G") - u6)) unreachables; client received $(($(icmp_in "$C") - in0))"
 e4=$(errors_of l4)
 e6=$(errors_of l6)
 [ "$e4" = "OK OK OK " ] && pass "IPv4 clients see no error" || fail "IPv4 clients see: $e4"

@@ -15,7 +15,8 @@ hold "$C" m6 $S6 143 1
 read -r a0 p0 i0 <<< "$(icmp_counters "$G")"
 inject m4 ipv4 143 3 4 --mtu 1200
 inject m6 ipv6 143 2 0 --mtu 1280
-sleep 1
+# the clients' routes learn the MTU as the errors arrive
+wait_for 20 sh -c "ip -n $C route get $S4 | grep -q 'mtu 1200' && ip -n $C -6 route get $S6 | grep -q 'mtu 1280'"
 r4=$(ip -n "$C" route get $S4)
 r6=$(ip -n "$C" -6 route get $S6)
 case $r4 in *"mtu 1200"*) pass "client's IPv4 path MTU is 1200" ;; *) fail "IPv4 path MTU unchanged: $r4" ;; esac

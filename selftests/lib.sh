@@ -264,6 +264,69 @@ icmp_unreach_sent() {
 	}' /proc/net/snmp
 }
 
+# server_socks_all AWK-COND [PORTS]: every established server socket in $S
+# on PORTS (143,587,674) satisfies AWK-COND, an awk expression over the
+# socket's `ss -i` values in v[] (v["bytes_acked"], v["unacked"],
+# v["retrans_total"], v["backoff"]; absent ones are 0); there are some
+server_socks_all() {
+	local cond=$1 ports=${2:-143,587,674} f="" p
+	for p in ${ports//,/ }; do
+		f="$f${f:+ or }sport = :$p"
+	done
+	ip netns exec "$S" ss -tinOH state established "( $f )" | awk '
+	{
+		delete v
+		for (i = 1; i <= NF; i++) if (split($i, kv, ":") == 2 && kv[2] ~ /^[0-9]/) {
+			v[kv[1]] = kv[2] + 0
+			if (kv[1] == "retrans") { split(kv[2], r, "/"); v["retrans_total"] = r[2] + 0 }
+		}
+		n++
+		if (!('"$cond"')) bad++
+	}
+	END { exit !(n > 0 && !bad) }'
+}
+
+# icmp6_unreach_sent NS: the same for ICMPv6
+icmp6_unreach_sent() {
+	ip netns exec "$1" awk '$1 == "Icmp6OutDestUnreachs" { print $2 }' /proc/net/snmp6
+}
+
+# gw_errors_settled SENT4 SENT6 SHIELD IN: the gateway has sent
+# destination-unreachable errors of its own in both families since it had
+# sent SENT4 and SENT6, and each of them was absorbed by its shield (above
+# SHIELD, the absorbed count of icmp_counters) or received by the client
+# (icmp_in above IN)
+gw_errors_settled() {
+	local s4 s6 a
+	s4=$(($(icmp_unreach_sent "$G") - $1))
+	s6=$(($(icmp6_unreach_sent "$G") - $2))
+	read -r a _ <<< "$(icmp_counters "$G")"
+	[ "$s4" -gt 0 ] && [ "$s6" -gt 0 ] &&
+		[ $((a - $3 + $(icmp_in "$C") - $4)) -ge $((s4 + s6)) ]
+}
+
+# icmp_in NS: ICMP and ICMPv6 errors (destination unreachable, packet
+# too big, time exceeded, parameter problem) NS has received
+icmp_in() {
+	ip netns exec "$1" awk '
+		FILENAME ~ /snmp6$/ {
+			if ($1 ~ /^Icmp6In(DestUnreachs|PktTooBigs|TimeExcds|ParmProblems)$/) s += $2
+			next
+		}
+		/^Icmp:/ { if (!n) { n = NF; for (i = 1; i <= NF; i++) k[i] = $i; next }
+			   for (i = 1; i <= n; i++)
+				if (k[i] ~ /^In(DestUnreachs|TimeExcds|ParmProbs)$/) s += $i }
+		END { print s + 0 }' /proc/net/snmp /proc/net/snmp6
+}
+
+# icmp_settled COUNTERS IN: an ICMP error sent towards the client has
+# been dealt with: the gateway's shield counted it (its counters are no
+# longer COUNTERS, as icmp_counters printed them) or the client received
+# it (icmp_in of the client is above IN)
+icmp_settled() {
+	[ "$(icmp_counters "$G")" != "$1" ] || [ "$(icmp_in "$C")" -gt "$2" ]
+}
+
 # gateway_only: the module acts in the gateway alone (client and server
 # namespaces keep it loaded but disabled)
 gateway_only() {
@@ -312,6 +375,8 @@ inject() {
 		--ready "$TMPD/craft.ready" "$@" > "$TMPD/craft.out" 2>&1 &
 	pid=$!
 	wait_for 20 test -e "$TMPD/craft.ready" || info "capture not ready"
+	local before in0
+	before=$(icmp_counters "$G") in0=$(icmp_in "$C")
 	ctl "$name" send
 	wait "$pid"
 	ip netns exec "$S" nft delete table inet holdack
@@ -320,7 +385,9 @@ inject() {
 	else
 		fail "could not craft the ICMP error: $(cat "$TMPD/craft.out")"
 	fi
-	sleep 0.5
+	# the error has reached the client, or the shield has counted it
+	wait_for 20 icmp_settled "$before" "$in0" ||
+		info "the ICMP error was neither counted by the shield nor received by the client within 20 s"
 }
 
 # mail_up: scripted mail servers in $S (587 smtp, 143 imap, 674 acap,
