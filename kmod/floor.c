@@ -125,10 +125,16 @@ static u32 own_timeout(const struct nf_conn *ct)
 /*
  * Did conntrack refresh @ct's timeout on the packet at hand? It does so
  * for every packet it accepts into the window (nf_ct_refresh_acct(), to
- * own_timeout(): at most a tick or two before this hook); it does not for
- * one it merely lets through (NFCT_TCP_IGNORE: out of window, a late
- * SYN), which a spoofer can send. Only the former may move the floor.
+ * own_timeout(), just before this hook); it does not for one it merely
+ * lets through (NFCT_TCP_IGNORE: out of window, a late SYN), which a
+ * spoofer can send. Only the former may move the floor. The clock may
+ * move on in between, by more than a tick when the CPU is taken away
+ * (a busy hypervisor): a refresh up to REFRESH_SLACK old counts, which
+ * lets a spoofed packet pin only a flow that carried a real one that
+ * recently. A missed pin would leave the flow to conntrack's own timeout.
  */
+#define REFRESH_SLACK	(HZ / 2)
+
 static bool refreshed_now(const struct nf_conn *ct)
 {
 	s32 left = nf_ct_is_confirmed(ct) ?
@@ -136,7 +142,7 @@ static bool refreshed_now(const struct nf_conn *ct)
 		   (s32)ct->timeout;
 	s32 own = own_timeout(ct);
 
-	return left <= own && left >= own - 2;
+	return left <= own && left >= own - max(2, REFRESH_SLACK);
 }
 
 /*
