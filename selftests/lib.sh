@@ -97,11 +97,14 @@ lemonade_unload() {
 	fi
 }
 
-# wait_for SECONDS CMD...: poll CMD every 0.1 s, at most SECONDS
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds, for at
+# most SECONDS of wall-clock time (however long CMD itself takes) and at
+# most SECONDS * 10 tries
 wait_for() {
-	local n=$(($1 * 10)); shift
+	local n=$(($1 * 10)) end=$((SECONDS + $1)); shift
 	while [ "$n" -gt 0 ]; do
 		"$@" >/dev/null 2>&1 && return 0
+		[ "$SECONDS" -ge "$end" ] && return 1
 		sleep 0.1
 		n=$((n - 1))
 	done
