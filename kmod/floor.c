@@ -125,35 +125,45 @@ static u32 own_timeout(const struct nf_conn *ct)
 /*
  * Did conntrack refresh @ct's timeout on the packet at hand? It does so
  * for every packet it accepts into the window (nf_ct_refresh_acct(), to
- * own_timeout(), just before this hook); it does not for one it merely
- * lets through (NFCT_TCP_IGNORE: out of window, a late SYN), which a
- * spoofer can send. Only the former may move the floor. The clock may
- * move on in between, by more than a tick when the CPU is taken away
- * (a busy hypervisor): a refresh up to REFRESH_SLACK old counts, which
- * lets a spoofed packet pin only a flow that carried a real one that
- * recently. A missed pin would leave the flow to conntrack's own timeout.
+ * own_timeout(): at most a tick or two before this hook); it does not for
+ * one it merely lets through (NFCT_TCP_IGNORE: out of window, a late
+ * SYN), which a spoofer can send. Only the former may move the floor.
  */
-#define REFRESH_SLACK	(HZ / 2)
-
-static bool refreshed_now(const struct nf_conn *ct)
+static bool refreshed_now(const struct nf_conn *ct, s32 *left, s32 *own)
 {
-	s32 left = nf_ct_is_confirmed(ct) ?
-		   (s32)(READ_ONCE(ct->timeout) - nfct_time_stamp) :
-		   (s32)ct->timeout;
-	s32 own = own_timeout(ct);
-
-	return left <= own && left >= own - max(2, REFRESH_SLACK);
+	*left = nf_ct_is_confirmed(ct) ?
+		(s32)(READ_ONCE(ct->timeout) - nfct_time_stamp) :
+		(s32)ct->timeout;
+	*own = own_timeout(ct);
+	return *left <= *own && *left >= *own - 2;
 }
 
 /*
- * A packet of listed flow @ct crossed the "in" hooks, conntrack having
- * just refreshed it: keep it pinned to @pin.
+ * A packet of listed flow @ct (@f: NULL for an adopted one) crossed the
+ * "in" hooks, conntrack having just refreshed it: keep it pinned to @pin.
+ *
+ * A packet that finds conntrack's own timeout governing but cannot be
+ * told from one conntrack merely let through (the clock moved on by more
+ * than refreshed_now() allows: a CPU taken away in between, or a spoofed
+ * packet) does not pin; it marks the flow unpinned, so that no pass takes
+ * its age from a pin it does not have (borrowing()). The next pin clears
+ * the mark. A spoofer gains nothing from it: the flow keeps at most
+ * conntrack's own timeout, as on stock Linux.
  */
 void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
-		    const struct lemonade_pin *pin)
+		    struct lemonade_flow *f, const struct lemonade_pin *pin)
 {
-	if (flow_established(ct) && refreshed_now(ct) && apply_pin(ct, pin))
+	s32 left, own;
+
+	if (!flow_established(ct))
+		return;
+	if (refreshed_now(ct, &left, &own) && apply_pin(ct, pin)) {
+		if (f && READ_ONCE(f->unpinned))
+			WRITE_ONCE(f->unpinned, 0);
 		lemonade_count(ln, LEMONADE_STAT_A_PINNED, 1);
+	} else if (f && left <= own && !READ_ONCE(f->unpinned)) {
+		WRITE_ONCE(f->unpinned, 1);
+	}
 }
 
 static bool above(struct net *net, unsigned int percent)
@@ -182,12 +192,13 @@ void lemonade_floor_new_flow(struct lemonade_net *ln,
  * it is not)? Its last packet left the larger of conntrack's own timeout
  * and the pin (whichever was written last: the pin only ever raises it).
  */
-static u32 borrowing(const struct nf_conn *ct, const struct lemonade_pin *pin,
-		     u32 *idle)
+static u32 borrowing(const struct nf_conn *ct, const struct lemonade_flow *f,
+		     const struct lemonade_pin *pin, u32 *idle)
 {
 	u32 own = own_timeout(ct), budget, left;
 
-	if (!nf_ct_is_confirmed(ct) || own >= pin->low)
+	if (!nf_ct_is_confirmed(ct) || own >= pin->low ||
+	    READ_ONCE(f->unpinned))
 		return 0;	/* conntrack's own timeout stands: no loan */
 	budget = pin->set;
 	left = nf_ct_expires(ct);
@@ -242,7 +253,7 @@ static void collect_loan(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
 	pin = pass_pin(w, ct, f);
 	if (!pin || !flow_established(ct) || nf_ct_is_dying(ct) ||
 	    test_bit(IPS_FIXED_TIMEOUT_BIT, &ct->status) ||
-	    w->n == w->cap || !borrowing(ct, pin, &idle))
+	    w->n == w->cap || !borrowing(ct, f, pin, &idle))
 		return;
 	nf_conntrack_get(&ct->ct_general);
 	w->loans[w->n].ct = ct;

@@ -6,9 +6,10 @@
 #include "lemonade.h"
 
 struct nf_conn;
+struct lemonade_flow;
 
 void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
-		    const struct lemonade_pin *pin);
+		    struct lemonade_flow *f, const struct lemonade_pin *pin);
 void lemonade_floor_new_flow(struct lemonade_net *ln,
 			     const struct lemonade_cfg *cfg);
 unsigned long lemonade_floor_work(struct lemonade_net *ln);

@@ -60,6 +60,7 @@ struct lemonade_flow {
 	u8 pin;			/* index of port in the configuration last seen */
 	u8 flags;
 	u8 guard;
+	u8 unpinned;		/* the floor's last look found no pin (floor.c) */
 	union {
 		u16 neg;	/* GUARD_ACTIVE: the record's id in the netns */
 		u16 inspected;	/* after: bytes the guard parsed (saturated) */

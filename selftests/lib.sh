@@ -101,7 +101,7 @@ lemonade_unload() {
 # most SECONDS of wall-clock time (however long CMD itself takes) and at
 # most SECONDS * 10 tries
 wait_for() {
-	local n=$(($1 * 10)) end=$((SECONDS + $1)); shift
+	local n=$(($1 * 10)) end=$((SECONDS + $1 + 1)); shift
 	while [ "$n" -gt 0 ]; do
 		"$@" >/dev/null 2>&1 && return 0
 		[ "$SECONDS" -ge "$end" ] && return 1
@@ -295,7 +295,8 @@ icmp6_unreach_sent() {
 }
 
 # gw_errors_settled SENT4 SENT6 SHIELD IN: the gateway has sent
-# destination-unreachable errors of its own in both families since it had
+# destination-unreachable errors of its own, three or more in each family
+# (one per held connection), since it had
 # sent SENT4 and SENT6, and each of them was absorbed by its shield (above
 # SHIELD, the absorbed count of icmp_counters) or received by the client
 # (icmp_in above IN)
@@ -304,7 +305,7 @@ gw_errors_settled() {
 	s4=$(($(icmp_unreach_sent "$G") - $1))
 	s6=$(($(icmp6_unreach_sent "$G") - $2))
 	read -r a _ <<< "$(icmp_counters "$G")"
-	[ "$s4" -gt 0 ] && [ "$s6" -gt 0 ] &&
+	[ "$s4" -ge 3 ] && [ "$s6" -ge 3 ] &&
 		[ $((a - $3 + $(icmp_in "$C") - $4)) -ge $((s4 + s6)) ]
 }
 

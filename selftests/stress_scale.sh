@@ -47,12 +47,16 @@ T=/sys/kernel/tracing
 keep_conntrack_max
 OLD_BUCKETS=$(sysctl -n net.netfilter.nf_conntrack_buckets)
 topo_up
-trap 'echo 0 > $T/tracing_on; echo nop > $T/current_tracer; echo > $T/set_ftrace_filter; sysctl -qw net.netfilter.nf_conntrack_buckets=$OLD_BUCKETS; cleanup' EXIT
-sysctl -qw net.netfilter.nf_conntrack_buckets=262144
+OLD_TRACE_KB=$(cat $T/buffer_size_kb 2>/dev/null || echo 1408)
+# the larger hash stays: resizing it back with a million entries dying
+# would rehash them with every conntrack lock held
+trap 'echo 0 > $T/tracing_on; echo nop > $T/current_tracer; echo > $T/set_ftrace_filter; echo 0 > $T/options/funcgraph-tail; echo $OLD_TRACE_KB > $T/buffer_size_kb; cleanup' EXIT
+[ "$OLD_BUCKETS" -ge 262144 ] || sysctl -qw net.netfilter.nf_conntrack_buckets=262144
 sysctl -qw net.netfilter.nf_conntrack_max=$MAX
 ip netns exec "$G" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=7200
 lemonade_load scan_interval=10
-ip netns exec "$G" lemonctl set guard off || fail "lemonctl set guard off"
+ip netns exec "$G" lemonctl set guard off pressure high 90 low 80 ||
+	fail "lemonctl set guard off pressure high 90 low 80"
 
 # Nothing in the client or server namespace answers (no socket, no RST,
 # no ARP): the gateway knows their MACs.
@@ -81,8 +85,6 @@ slab_bytes() {
 ctcount() { ip netns exec "$G" conntrack -C; }
 # counter_ge NAME VALUE: the gateway's counter NAME has reached VALUE
 counter_ge() { [ "$(counter "$G" "$1")" -ge "$2" ]; }
-per_k=$((LISTED / 1000))
-[ "$per_k" -gt 0 ] || per_k=1
 
 # ---- the table
 ndst=$(((LISTED + 63999) / 64000))
@@ -102,15 +104,20 @@ info "unlisted UDP datagrams:  $(gen udp 198.51.100.30 $(((rest + 63999) / 64000
 n3=$(ctcount)
 info "table: $n3 entries of $MAX (max), $marked listed flows marked"
 if [ $((n1 - n0)) -ge $((LISTED * 99 / 100)) ] && [ $((n2 - n1)) -ge $((LISTED * 99 / 100)) ] &&
-	[ "$marked" -ge $((LISTED * 99 / 100)) ] && [ "$n3" -ge $((TOTAL * 99 / 100)) ]; then
+	[ "$marked" -ge $((LISTED * 99 / 100)) ] && [ "$n3" -ge $((TOTAL * 99 / 100)) ] &&
+	[ "$n3" -gt $((MAX * 90 / 100)) ]; then
 	pass "table built: $n3 entries, $((n2 - n1)) listed TCP flows, $((n1 - n0)) unlisted TCP flows"
 else
-	fail "table: $n0 -> $n1 (unlisted TCP) -> $n2 (listed TCP, $marked marked) -> $n3 (want $TOTAL)"
+	fail "table: $n0 -> $n1 (unlisted TCP) -> $n2 (listed TCP, $marked marked) -> $n3 (want $TOTAL, above 90% of $MAX)"
 	exit $ret
 fi
 unl=$(((s1 - s0) / (n1 - n0))) lst=$(((s2 - s1) / (n2 - n1)))
 info "memory: $unl slab bytes per unlisted TCP flow, $lst per listed flow: the module adds $((lst - unl)) bytes per listed flow"
-pass "memory per listed flow measured: $((lst - unl)) bytes added ($lst vs $unl)"
+# the helper extension (56 bytes) moves the extension block up a kmalloc
+# bucket or two: more than nothing, less than a kilobyte
+[ $((lst - unl)) -gt 0 ] && [ $((lst - unl)) -lt 1024 ] &&
+	pass "memory per listed flow: $((lst - unl)) bytes added ($lst vs $unl)" ||
+	fail "memory per listed flow: $((lst - unl)) bytes added ($lst vs $unl), want 1..1023"
 
 # ---- tracing
 [ -d $T/instances ] || mount -t tracefs nodev $T 2>/dev/null
@@ -121,6 +128,9 @@ if ! echo 'lemonade_floor_work lemonade_flow_link lemonade_flow_adopt' > $T/set_
 	fail "the module's functions cannot be traced"; exit $ret
 fi
 echo function_graph > $T/current_tracer
+# a pass interrupted by a traced call is no leaf: its duration is on its
+# closing line, which carries the name only with funcgraph-tail
+echo 1 > $T/options/funcgraph-tail
 echo 8192 > $T/buffer_size_kb
 
 trace_start() { echo > $T/trace; echo 1 > $T/tracing_on; }
@@ -157,7 +167,9 @@ judge() {
 	else
 		fail "$2: longest pass $m us (limit $PASS_MS ms)"
 	fi
-	if awk -v m="$lm" -v l="$LOCK_US" 'BEGIN { exit !(m <= l) }'; then
+	if [ "$ln" -eq 0 ]; then
+		info "$2: no flow linked while passes ran"
+	elif awk -v m="$lm" -v l="$LOCK_US" 'BEGIN { exit !(m <= l) }'; then
 		pass "$2: longest flow_link $lm us over $ln calls (limit $LOCK_US us)"
 	else
 		fail "$2: longest flow_link $lm us over $ln calls (limit $LOCK_US us)"
