@@ -50,6 +50,11 @@ else
 fi
 
 "$HERE/install-deps.sh" || die "installing the test dependencies failed"
+# the kernel's ynl for cli_ynl.sh, as selftests/run.sh fetches it
+if [ -z "${LEMONADE_YNL:-}" ]; then
+	LEMONADE_YNL=$("$HERE/vm/ynl.sh") || log "the kernel's ynl could not be fetched: cli_ynl.sh will skip"
+	export LEMONADE_YNL
+fi
 
 # ---------------------------------------------------------------- snapshot
 
