@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # 50 network namespace create/delete cycles with the module loaded (stress:
-# LEMONADE_STRESS=1). In each namespace a server and a client hold
+# LEMONADE_STRESS=1). In each namespace (with a ruleset that uses
+# conntrack) a server and a client hold
 # connections to a listed (143) and an unlisted (8143) port over IPv4 and
 # IPv6 on documentation addresses; the cycle waits until the module lists
 # the namespace's covered flows, then kills the peers and deletes the
@@ -34,6 +35,16 @@ while [ $cycles -lt "$CYCLES" ] && [ $(($(date +%s) - t0)) -lt "$MAXSECS" ]; do
 	ip -n "$n" addr add 203.0.113.1/24 dev d0
 	ip -n "$n" addr add 2001:db8:3::1/64 dev d0 nodad
 	ip -n "$n" link set d0 up
+	# a ruleset that uses conntrack (the module does not turn it on in
+	# a namespace whose own rules do not)
+	ip netns exec "$n" nft -f - <<-EOF || fail "cycle $cycles: nft ruleset"
+	table inet track {
+		chain out {
+			type filter hook output priority filter; policy accept;
+			ct state new accept
+		}
+	}
+	EOF
 	# one process serves and holds 4 connections per family (in a
 	# subshell: it is killed with the namespace, unreported)
 	(ip netns exec "$n" $PY "$PEER" local --addrs 203.0.113.1,2001:db8:3::1 \
