@@ -137,6 +137,38 @@ static int cmp_port(const void *a, const void *b)
 	return (int)pa->port - (int)pb->port;
 }
 
+/*
+ * A writable (0644) unsigned module parameter within [min, max]: refused
+ * with a message, and left unchanged, at load as at run time.
+ */
+static int uint_range_set(const char *val, const struct kernel_param *kp)
+{
+	const struct lemonade_uint_param *p = kp->arg;
+	unsigned int v;
+	int err = kstrtouint(val, 0, &v);
+
+	if (err)
+		return err;
+	if (v < p->min || v > p->max) {
+		pr_err("%s is %u..%u%s\n", kp->name, p->min, p->max, p->unit);
+		return -ERANGE;
+	}
+	WRITE_ONCE(*p->val, v);
+	return 0;
+}
+
+static int uint_range_get(char *buf, const struct kernel_param *kp)
+{
+	const struct lemonade_uint_param *p = kp->arg;
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*p->val));
+}
+
+const struct kernel_param_ops lemonade_uint_range_ops = {
+	.set = uint_range_set,
+	.get = uint_range_get,
+};
+
 /* What an administrator of a non-initial user namespace may set. */
 static unsigned int userns_max_floor = 86400;
 module_param(userns_max_floor, uint, 0444);

@@ -17,8 +17,12 @@
 #include <net/netfilter/nf_conntrack.h>
 
 static unsigned int event_rate = 20;
-module_param(event_rate, uint, 0644);
-MODULE_PARM_DESC(event_rate, "Events sent per second and network namespace at most, 0 = none (default 20)");
+static struct lemonade_uint_param event_rate_p = {
+	&event_rate, 0, 100000, " events per second"
+};
+
+module_param_cb(event_rate, &lemonade_uint_range_ops, &event_rate_p, 0644);
+MODULE_PARM_DESC(event_rate, "Events sent per second and network namespace at most, 0 = none (0-100000, default 20)");
 
 /* Room for every attribute of an event: flow nest, kind, ICMP, counts. */
 #define LEMONADE_EVENT_SIZE	512

@@ -42,27 +42,11 @@
 
 static unsigned int scan_interval = 60;
 
-static int interval_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int v;
-	int err = kstrtouint(val, 0, &v);
-
-	if (err)
-		return err;
-	if (v < 10 || v > 3600) {
-		pr_err("scan_interval is 10..3600 seconds\n");
-		return -ERANGE;
-	}
-	WRITE_ONCE(scan_interval, v);
-	return 0;
-}
-
-static const struct kernel_param_ops interval_ops = {
-	.set = interval_set,
-	.get = param_get_uint,
+static struct lemonade_uint_param scan_interval_p = {
+	&scan_interval, 10, 3600, " seconds"
 };
 
-module_param_cb(scan_interval, &interval_ops, &scan_interval, 0644);
+module_param_cb(scan_interval, &lemonade_uint_range_ops, &scan_interval_p, 0644);
 MODULE_PARM_DESC(scan_interval, "Seconds between the passes that re-arm unlimited flows and let go of ended ones (10-3600, default 60)");
 
 static unsigned long interval_jiffies(void)

@@ -49,8 +49,12 @@
 #include <net/netfilter/nf_conntrack_helper.h>
 
 static unsigned int guard_buffers_max = 4096;
-module_param(guard_buffers_max, uint, 0644);
-MODULE_PARM_DESC(guard_buffers_max, "Negotiations the guard inspects at once over all netns (default 4096)");
+static struct lemonade_uint_param guard_buffers_max_p = {
+	&guard_buffers_max, 0, 1048576, " negotiations"
+};
+
+module_param_cb(guard_buffers_max, &lemonade_uint_range_ops, &guard_buffers_max_p, 0644);
+MODULE_PARM_DESC(guard_buffers_max, "Negotiations the guard inspects at once over all netns (0-1048576, default 4096)");
 
 static const struct nf_conntrack_expect_policy lemonade_exp_policy = {
 	.max_expected	= 0,

@@ -68,27 +68,11 @@
 
 static unsigned int guard_stall = 10;
 
-static int stall_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int v;
-	int err = kstrtouint(val, 0, &v);
-
-	if (err)
-		return err;
-	if (v < 1 || v > 3600) {
-		pr_err("guard_stall is 1..3600 seconds\n");
-		return -ERANGE;
-	}
-	WRITE_ONCE(guard_stall, v);
-	return 0;
-}
-
-static const struct kernel_param_ops stall_ops = {
-	.set = stall_set,
-	.get = param_get_uint,
+static struct lemonade_uint_param guard_stall_p = {
+	&guard_stall, 1, 3600, " seconds"
 };
 
-module_param_cb(guard_stall, &stall_ops, &guard_stall, 0644);
+module_param_cb(guard_stall, &lemonade_uint_range_ops, &guard_stall_p, 0644);
 MODULE_PARM_DESC(guard_stall, "Seconds without progress after which the guard gives a negotiation up and frees its record (1-3600, default 10)");
 
 /* Stream offset of the segment's first payload byte; false if before 0. */

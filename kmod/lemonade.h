@@ -15,6 +15,7 @@
 
 #include <linux/types.h>
 #include <linux/atomic.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/netfilter.h>
 #include <linux/percpu.h>
@@ -189,5 +190,14 @@ struct sk_buff;
 int lemonade_cfg_put(struct sk_buff *msg, const struct lemonade_cfg *cfg);
 void lemonade_stats_read(struct lemonade_net *ln, u64 *out);
 int lemonade_params_check(void);
+
+/* A writable module parameter with bounds (config.c). */
+struct lemonade_uint_param {
+	unsigned int *val;
+	unsigned int min, max;
+	const char *unit;	/* after the bounds in the message */
+};
+
+extern const struct kernel_param_ops lemonade_uint_range_ops;
 
 #endif /* _LEMONADE_H */
