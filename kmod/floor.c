@@ -123,57 +123,25 @@ static bool refreshed_now(const struct nf_conn *ct, s32 *left, s32 *own)
 }
 
 /*
- * Did conntrack's TCP tracker just accept @skb into the window, when the
- * clock alone cannot tell (it moved on by more than refreshed_now()
- * allows: a CPU taken away between conntrack and this hook)? For a
- * segment with an ACK and no SYN, FIN or RST it records the last one it
- * accepted, for its retransmission count (nf_conntrack_proto_tcp.c:
- * direction, sequence, end and window, under ct->lock); one it merely lets
- * through leaves them alone. A spoofer would need the segment's exact
- * sequence numbers, with which conntrack accepts it anyway.
- */
-static bool accepted_now(struct nf_conn *ct, struct sk_buff *skb, u8 pf,
-			 enum ip_conntrack_dir dir)
-{
-	struct lemonade_seg s;
-	bool ok;
-
-	if (!lemonade_seg_get(skb, pf, &s) || !s.th.ack || s.th.syn ||
-	    s.th.fin || s.th.rst)
-		return false;
-	spin_lock_bh(&ct->lock);
-	ok = ct->proto.tcp.last_dir == dir &&
-	     ct->proto.tcp.last_seq == s.seq &&
-	     ct->proto.tcp.last_end == s.seq + s.len &&
-	     ct->proto.tcp.last_win == ntohs(s.th.window);
-	spin_unlock_bh(&ct->lock);
-	return ok;
-}
-
-/*
  * A packet of listed flow @ct (@f: NULL for an adopted one) crossed the
  * "in" hooks, conntrack having just refreshed it: keep it pinned to @pin.
  *
- * A packet that finds conntrack's own timeout governing but that neither
- * the clock nor the TCP tracker shows as just accepted (a spoofed one, or
- * a CPU taken away while the other direction's segment overwrote what the
- * tracker recorded) does not pin; it marks the flow unpinned, so that no
- * pass takes its age from a pin it does not have (borrowing()). The next
- * pin clears the mark. A spoofer gains nothing from it: the flow keeps at
- * most conntrack's own timeout, as on stock Linux.
+ * A packet that finds conntrack's own timeout governing but cannot be
+ * told from one conntrack merely let through (the clock moved on by more
+ * than refreshed_now() allows: a CPU taken away in between, or a spoofed
+ * packet) does not pin; it marks the flow unpinned, so that no pass takes
+ * its age from a pin it does not have (borrowing()). The next pin clears
+ * the mark. A spoofer gains nothing from it: the flow keeps at most
+ * conntrack's own timeout, as on stock Linux.
  */
-void lemonade_floor(struct lemonade_net *ln, struct sk_buff *skb,
-		    const struct nf_hook_state *state, struct nf_conn *ct,
-		    enum ip_conntrack_info ctinfo, struct lemonade_flow *f,
-		    const struct lemonade_pin *pin)
+void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
+		    struct lemonade_flow *f, const struct lemonade_pin *pin)
 {
 	s32 left, own;
 
 	if (!flow_established(ct))
 		return;
-	if ((refreshed_now(ct, &left, &own) ||
-	     (left <= own && accepted_now(ct, skb, state->pf, CTINFO2DIR(ctinfo)))) &&
-	    apply_pin(ct, pin)) {
+	if (refreshed_now(ct, &left, &own) && apply_pin(ct, pin)) {
 		if (f && READ_ONCE(f->unpinned))
 			WRITE_ONCE(f->unpinned, 0);
 		lemonade_count(ln, LEMONADE_STAT_A_PINNED, 1);

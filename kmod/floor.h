@@ -6,14 +6,10 @@
 #include "lemonade.h"
 
 struct nf_conn;
-struct nf_hook_state;
-struct sk_buff;
 struct lemonade_flow;
 
-void lemonade_floor(struct lemonade_net *ln, struct sk_buff *skb,
-		    const struct nf_hook_state *state, struct nf_conn *ct,
-		    enum ip_conntrack_info ctinfo, struct lemonade_flow *f,
-		    const struct lemonade_pin *pin);
+void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
+		    struct lemonade_flow *f, const struct lemonade_pin *pin);
 void lemonade_floor_new_flow(struct lemonade_net *ln,
 			     const struct lemonade_cfg *cfg);
 unsigned long lemonade_floor_work(struct lemonade_net *ln);

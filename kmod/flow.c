@@ -34,17 +34,12 @@
 
 #include <linux/bsearch.h>
 #include <linux/hash.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/spinlock.h>
-#include <linux/tcp.h>
 #include <linux/vmalloc.h>
 #include <linux/xarray.h>
-#include <net/ip.h>
-#include <net/ipv6.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 
@@ -558,58 +553,6 @@ out:
 	left = rcu_access_pointer(ln->adopted);
 	mutex_unlock(&ln->lock);
 	return left;
-}
-
-/* ---- segment access (the guard and the floor) ---- */
-
-/*
- * The TCP header and payload bounds of @skb (IPv4 or IPv6 by @pf); false
- * for a fragment or a header it cannot read.
- */
-bool lemonade_seg_get(struct sk_buff *skb, u8 pf, struct lemonade_seg *s)
-{
-	const struct tcphdr *th;
-	unsigned int l3len;
-
-	if (pf == NFPROTO_IPV4) {
-		const struct iphdr *iph = ip_hdr(skb);
-
-		if (iph->protocol != IPPROTO_TCP ||
-		    iph->frag_off & htons(IP_MF | IP_OFFSET))
-			return false;
-		s->thoff = skb_network_offset(skb) + ip_hdrlen(skb);
-		l3len = ntohs(iph->tot_len);
-		/* BIG TCP: the length is the skb's */
-		if (!l3len)
-			l3len = skb->len - skb_network_offset(skb);
-	} else {
-		u8 nexthdr = ipv6_hdr(skb)->nexthdr;
-		__be16 frag_off;
-		int off;
-
-		off = ipv6_skip_exthdr(skb, skb_network_offset(skb) +
-				       sizeof(struct ipv6hdr), &nexthdr,
-				       &frag_off);
-		if (off < 0 || nexthdr != IPPROTO_TCP || frag_off)
-			return false;
-		s->thoff = off;
-		l3len = skb_network_offset(skb) + sizeof(struct ipv6hdr) +
-			ntohs(ipv6_hdr(skb)->payload_len);
-		/* a jumbogram (BIG TCP): the length is the skb's */
-		if (!ipv6_hdr(skb)->payload_len)
-			l3len = skb->len;
-	}
-	th = skb_header_pointer(skb, s->thoff, sizeof(s->th), &s->th);
-	if (!th)
-		return false;
-	if (th != &s->th)
-		s->th = *th;
-	s->off = s->thoff + s->th.doff * 4;
-	if (pf == NFPROTO_IPV4)
-		l3len += skb_network_offset(skb);
-	s->len = l3len > s->off ? min_t(unsigned int, l3len, skb->len) - s->off : 0;
-	s->seq = ntohl(s->th.seq);
-	return true;
 }
 
 /* ---- lifecycle ---- */

@@ -25,7 +25,6 @@
 
 #include <linux/jump_label.h>
 #include <linux/list.h>
-#include <linux/tcp.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 
@@ -169,16 +168,5 @@ struct lemonade_neg *lemonade_neg_of(struct lemonade_net *ln,
 				     const struct lemonade_flow *f);
 void lemonade_neg_end(struct lemonade_net *ln, struct lemonade_flow *f,
 		      u8 phase);
-
-/* A TCP segment as lemonade_seg_get() reads it. */
-struct lemonade_seg {
-	struct tcphdr th;
-	unsigned int thoff;	/* offset of the TCP header in the skb */
-	unsigned int off;	/* offset of the payload in the skb */
-	unsigned int len;	/* payload length */
-	u32 seq;
-};
-
-bool lemonade_seg_get(struct sk_buff *skb, u8 pf, struct lemonade_seg *s);
 
 #endif /* _LEMONADE_FLOW_H */

@@ -75,9 +75,65 @@ static struct lemonade_uint_param guard_stall_p = {
 module_param_cb(guard_stall, &lemonade_uint_range_ops, &guard_stall_p, 0644);
 MODULE_PARM_DESC(guard_stall, "Seconds without progress after which the guard gives a negotiation up and frees its record (1-3600, default 10)");
 
+/* ---- segment access ---- */
+
+struct seg {
+	struct tcphdr th;
+	unsigned int thoff;	/* offset of the TCP header in the skb */
+	unsigned int off;	/* offset of the payload in the skb */
+	unsigned int len;	/* payload length */
+	u32 seq;
+};
+
+static bool seg_get(struct sk_buff *skb, u8 pf, struct seg *s)
+{
+	const struct tcphdr *th;
+	unsigned int l3len;
+
+	if (pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (iph->protocol != IPPROTO_TCP ||
+		    iph->frag_off & htons(IP_MF | IP_OFFSET))
+			return false;
+		s->thoff = skb_network_offset(skb) + ip_hdrlen(skb);
+		l3len = ntohs(iph->tot_len);
+		/* BIG TCP: the length is the skb's */
+		if (!l3len)
+			l3len = skb->len - skb_network_offset(skb);
+	} else {
+		u8 nexthdr = ipv6_hdr(skb)->nexthdr;
+		__be16 frag_off;
+		int off;
+
+		off = ipv6_skip_exthdr(skb, skb_network_offset(skb) +
+				       sizeof(struct ipv6hdr), &nexthdr,
+				       &frag_off);
+		if (off < 0 || nexthdr != IPPROTO_TCP || frag_off)
+			return false;
+		s->thoff = off;
+		l3len = skb_network_offset(skb) + sizeof(struct ipv6hdr) +
+			ntohs(ipv6_hdr(skb)->payload_len);
+		/* a jumbogram (BIG TCP): the length is the skb's */
+		if (!ipv6_hdr(skb)->payload_len)
+			l3len = skb->len;
+	}
+	th = skb_header_pointer(skb, s->thoff, sizeof(s->th), &s->th);
+	if (!th)
+		return false;
+	if (th != &s->th)
+		s->th = *th;
+	s->off = s->thoff + s->th.doff * 4;
+	if (pf == NFPROTO_IPV4)
+		l3len += skb_network_offset(skb);
+	s->len = l3len > s->off ? min_t(unsigned int, l3len, skb->len) - s->off : 0;
+	s->seq = ntohl(s->th.seq);
+	return true;
+}
+
 /* Stream offset of the segment's first payload byte; false if before 0. */
 static bool seg_stream_off(const struct lemonade_neg *neg,
-			   enum ip_conntrack_dir dir, const struct lemonade_seg *s,
+			   enum ip_conntrack_dir dir, const struct seg *s,
 			   u32 *off)
 {
 	*off = s->seq - neg->isn[dir] - 1;
@@ -319,7 +375,7 @@ static u32 expected_by(const struct ip_ct_tcp_state *end, u32 otherwise)
  */
 static unsigned int reset_both(struct lemonade_net *ln, struct nf_conn *ct,
 			       const struct sk_buff *skb,
-			       enum ip_conntrack_dir dir, const struct lemonade_seg *s)
+			       enum ip_conntrack_dir dir, const struct seg *s)
 {
 	const struct ip_ct_tcp_state *seen = ct->proto.tcp.seen;
 	u32 to_rcv_seq, to_rcv_ack, to_snd_seq, to_snd_ack;
@@ -353,7 +409,7 @@ static unsigned int reset_both(struct lemonade_net *ln, struct nf_conn *ct,
 static struct lemonade_neg *start(struct lemonade_net *ln,
 				  const struct lemonade_cfg *cfg,
 				  struct nf_conn *ct, struct lemonade_flow *f,
-				  enum ip_conntrack_dir dir, const struct lemonade_seg *s)
+				  enum ip_conntrack_dir dir, const struct seg *s)
 {
 	const struct ip_ct_tcp_state *client = &ct->proto.tcp.seen[IP_CT_DIR_ORIGINAL];
 	u32 ack = ntohl(s->th.ack_seq);
@@ -390,7 +446,7 @@ static struct lemonade_neg *start(struct lemonade_net *ln,
 
 /* Are the bytes of @s in [from, to) (stream offsets) those recorded? */
 static bool same_bytes(const struct lemonade_neg *neg, struct sk_buff *skb,
-		       const struct lemonade_seg *s, u32 off, u32 from, u32 to)
+		       const struct seg *s, u32 off, u32 from, u32 to)
 {
 	u8 buf[128];
 
@@ -407,7 +463,7 @@ static bool same_bytes(const struct lemonade_neg *neg, struct sk_buff *skb,
 
 /* Do the bytes of [off, end) recorded ahead of a gap match? */
 static bool ahead_same(const struct lemonade_neg *neg, struct sk_buff *skb,
-		       const struct lemonade_seg *s, u32 off, u32 end)
+		       const struct seg *s, u32 off, u32 end)
 {
 	unsigned int i;
 
@@ -423,7 +479,7 @@ static bool ahead_same(const struct lemonade_neg *neg, struct sk_buff *skb,
 
 /* Does every byte of [off, end) that was recorded before match? */
 static bool matches_record(const struct lemonade_neg *neg, struct sk_buff *skb,
-			   const struct lemonade_seg *s, u32 off, u32 end)
+			   const struct seg *s, u32 off, u32 end)
 {
 	if (off < neg->rec_len &&
 	    !same_bytes(neg, skb, s, off, off, min(end, neg->rec_len)))
@@ -459,7 +515,7 @@ static bool ahead_add(struct lemonade_neg *neg, u32 off, u32 end)
  * stream can no longer be followed.
  */
 static int ingress_server(struct lemonade_net *ln, struct lemonade_neg *neg,
-			  struct sk_buff *skb, const struct lemonade_seg *s)
+			  struct sk_buff *skb, const struct seg *s)
 {
 	u32 off, end, from;
 
@@ -494,7 +550,7 @@ static int ingress_server(struct lemonade_net *ln, struct lemonade_neg *neg,
 }
 
 /* Does segment @s carry the first byte of the pending client command? */
-static bool carries_pending(const struct lemonade_neg *neg, const struct lemonade_seg *s)
+static bool carries_pending(const struct lemonade_neg *neg, const struct seg *s)
 {
 	return (neg->flags & NEG_PENDING) && !before(neg->pending_seq, s->seq) &&
 	       before(neg->pending_seq, s->seq + s->len);
@@ -502,7 +558,7 @@ static bool carries_pending(const struct lemonade_neg *neg, const struct lemonad
 
 /* A client segment enters the gateway; -EPIPE if it cannot be followed. */
 static int ingress_client(struct lemonade_net *ln, struct lemonade_neg *neg,
-			  struct sk_buff *skb, const struct lemonade_seg *s)
+			  struct sk_buff *skb, const struct seg *s)
 {
 	struct lp_state *lp = &neg->lp[IP_CT_DIR_ORIGINAL];
 	u32 off, p = lp_offset(lp), done;
@@ -542,11 +598,11 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 	struct lemonade_neg *neg;
 	struct report r = { 0 };
 	bool reset = false;
-	struct lemonade_seg s;
+	struct seg s;
 	int err;
 
 	if (cfg->guard_policy == LEMONADE_GUARD_OFF ||
-	    !lemonade_seg_get(skb, state->pf, &s))
+	    !seg_get(skb, state->pf, &s))
 		return NF_ACCEPT;
 	spin_lock_bh(&ct->lock);
 	switch (lemonade_flow_phase(f)) {
@@ -619,7 +675,7 @@ enum cmp_result { CMP_SAME, CMP_MASKED, CMP_CHANGED, CMP_UNSURE };
  * gap) cannot be judged yet.
  */
 static enum cmp_result compare(const struct lemonade_neg *neg,
-			       struct sk_buff *skb, const struct lemonade_seg *s,
+			       struct sk_buff *skb, const struct seg *s,
 			       u32 off, u32 end, u32 *first)
 {
 	const struct lp_state *lp = &neg->lp[IP_CT_DIR_REPLY];
@@ -664,7 +720,7 @@ static enum cmp_result compare(const struct lemonade_neg *neg,
  * it covers the payload only when it is computed).
  */
 static int restore(struct sk_buff *skb, const struct lemonade_neg *neg,
-		   const struct lemonade_seg *s, u32 off, u32 end)
+		   const struct seg *s, u32 off, u32 end)
 {
 	u32 to = min(end, neg->rec_len), p;
 	unsigned int n, at;
@@ -708,11 +764,11 @@ unsigned int lemonade_guard_egress(struct lemonade_net *ln,
 	enum cmp_result res;
 	bool reset = false;
 	u32 off, end, first = 0;
-	struct lemonade_seg s;
+	struct seg s;
 
 	if (cfg->guard_policy == LEMONADE_GUARD_OFF ||
 	    lemonade_flow_phase(f) != GUARD_ACTIVE ||
-	    !lemonade_seg_get(skb, state->pf, &s) || !s.len)
+	    !seg_get(skb, state->pf, &s) || !s.len)
 		return NF_ACCEPT;
 	spin_lock_bh(&ct->lock);
 	neg = lemonade_neg_of(ln, f);

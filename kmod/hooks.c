@@ -74,7 +74,7 @@ static noinline unsigned int in_unlisted(struct lemonade_net *ln,
 	if (lemonade_flow_adopted(ln, ct)) {
 		pin = lemonade_cfg_pin(cfg, ct);
 		if (pin)
-			lemonade_floor(ln, skb, state, ct, ctinfo, NULL, pin);
+			lemonade_floor(ln, ct, NULL, pin);
 	}
 	return NF_ACCEPT;
 }
@@ -126,7 +126,7 @@ static unsigned int lemonade_in(void *priv, struct sk_buff *skb,
 		if (verdict != NF_ACCEPT)
 			return verdict;
 	}
-	lemonade_floor(ln, skb, state, ct, ctinfo, f, pin);
+	lemonade_floor(ln, ct, f, pin);
 	return NF_ACCEPT;
 }
 
