@@ -80,6 +80,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# stress_only: a stress test runs only with LEMONADE_STRESS=1 (make
+# check-stress, make check-debug), and never on stock Linux
+stress_only() {
+	if [ "${LEMONADE_STRESS:-0}" != 1 ]; then
+		echo "SKIP: stress test (LEMONADE_STRESS=1: make check-debug, make check-stress)"
+		exit $ksft_skip
+	fi
+	[ "$STOCK" = 1 ] && { echo "SKIP: the module's own test"; exit $ksft_skip; }
+}
+
 # keep_conntrack_max: the test changes net.netfilter.nf_conntrack_max;
 # cleanup puts back the value it has now (in $OLD_CT_MAX)
 keep_conntrack_max() {

@@ -20,11 +20,7 @@
 # skip-ok: a stress test (make check-debug, make check-stress)
 source "$(dirname "$0")/lib.sh"
 
-if [ "${LEMONADE_STRESS:-0}" != 1 ]; then
-	echo "SKIP: stress test (LEMONADE_STRESS=1: make check-debug, make check-stress)"
-	exit $ksft_skip
-fi
-[ "$STOCK" = 1 ] && { echo "SKIP: the module's own test"; exit $ksft_skip; }
+stress_only
 SECS=${LEMONADE_GUARD_SECONDS:-60}
 
 topo_up
@@ -139,6 +135,10 @@ wait_for 30 test -e "$TMPD/serve.ready" || { echo "FAIL: server did not start"; 
 
 gc() { counter "$G" "$1"; }
 buffers_free() { [ "$(gc guard_buffers)" -eq 0 ]; }
+# guard_counts: "inspected strip_detected restored reset partial_block"
+guard_counts() {
+	ip netns exec "$G" lemonctl -j stats | jq -r '"\(.guard_inspected) \(.guard_strip_detected) \(.guard_restored) \(.guard_reset) \(.guard_partial_block)"'
+}
 # phase NAME: both ports' clients on CPU 0 for SECS seconds
 phase() {
 	local p pids=()
@@ -167,9 +167,9 @@ phase() {
 	fi
 }
 
-read -r i0 s0 r0 x0 b0 <<< "$(gc guard_inspected) $(gc guard_strip_detected) $(gc guard_restored) $(gc guard_reset) $(gc guard_partial_block)"
+read -r i0 s0 r0 x0 b0 <<< "$(guard_counts)"
 phase clean
-read -r i1 s1 r1 x1 b1 <<< "$(gc guard_inspected) $(gc guard_strip_detected) $(gc guard_restored) $(gc guard_reset) $(gc guard_partial_block)"
+read -r i1 s1 r1 x1 b1 <<< "$(guard_counts)"
 info "clean: inspected +$((i1 - i0)), strip detected +$((s1 - s0)), restored +$((r1 - r0)), reset +$((x1 - x0)), partial block +$((b1 - b0))"
 [ $((i1 - i0)) -gt 0 ] && pass "clean: the guard inspected $((i1 - i0)) negotiations" ||
 	fail "clean: the guard inspected nothing"
@@ -179,7 +179,7 @@ info "clean: inspected +$((i1 - i0)), strip detected +$((s1 - s0)), restored +$(
 
 masker_up mask
 phase masked
-read -r i2 s2 r2 x2 b2 <<< "$(gc guard_inspected) $(gc guard_strip_detected) $(gc guard_restored) $(gc guard_reset) $(gc guard_partial_block)"
+read -r i2 s2 r2 x2 b2 <<< "$(guard_counts)"
 info "masked: inspected +$((i2 - i1)), strip detected +$((s2 - s1)), restored +$((r2 - r1)), reset +$((x2 - x1)), partial block +$((b2 - b1)); masker: $(tail -n 1 "$TMPD/masker.log")"
 [ $((r2 - r1)) -gt 0 ] && pass "masked: the guard restored $((r2 - r1)) advertisements" ||
 	fail "masked: nothing restored"

@@ -20,11 +20,7 @@
 # skip-ok: a stress test (make check-debug, make check-stress)
 source "$(dirname "$0")/lib.sh"
 
-if [ "${LEMONADE_STRESS:-0}" != 1 ]; then
-	echo "SKIP: stress test (LEMONADE_STRESS=1: make check-debug, make check-stress)"
-	exit $ksft_skip
-fi
-[ "$STOCK" = 1 ] && { echo "SKIP: the module's own test"; exit $ksft_skip; }
+stress_only
 SECS=${LEMONADE_TABLE_SECONDS:-60}
 MAX=256
 
