@@ -170,8 +170,8 @@ phase() {
 read -r i0 s0 r0 x0 b0 <<< "$(guard_counts)"
 phase clean
 read -r i1 s1 r1 x1 b1 <<< "$(guard_counts)"
-info "clean: inspected +$((i1 - i0)), strip detected +$((s1 - s0)), restored +$((r1 - r0)), reset +$((x1 - x0)), partial block +$((b1 - b0))"
-[ $((i1 - i0)) -gt 0 ] && pass "clean: the guard inspected $((i1 - i0)) negotiations" ||
+info "clean: inspected +$((i1 - i0)) bytes, strip detected +$((s1 - s0)), restored +$((r1 - r0)), reset +$((x1 - x0)), partial block +$((b1 - b0))"
+[ $((i1 - i0)) -gt 0 ] && pass "clean: the guard inspected $((i1 - i0)) negotiation bytes" ||
 	fail "clean: the guard inspected nothing"
 [ $((s1 - s0 + r1 - r0 + x1 - x0 + b1 - b0)) -eq 0 ] &&
 	pass "clean: no strip detected, nothing restored, reset or blocked" ||
@@ -180,7 +180,7 @@ info "clean: inspected +$((i1 - i0)), strip detected +$((s1 - s0)), restored +$(
 masker_up mask
 phase masked
 read -r i2 s2 r2 x2 b2 <<< "$(guard_counts)"
-info "masked: inspected +$((i2 - i1)), strip detected +$((s2 - s1)), restored +$((r2 - r1)), reset +$((x2 - x1)), partial block +$((b2 - b1)); masker: $(tail -n 1 "$TMPD/masker.log")"
+info "masked: inspected +$((i2 - i1)) bytes, strip detected +$((s2 - s1)), restored +$((r2 - r1)), reset +$((x2 - x1)), partial block +$((b2 - b1)); masker: $(tail -n 1 "$TMPD/masker.log")"
 [ $((r2 - r1)) -gt 0 ] && pass "masked: the guard restored $((r2 - r1)) advertisements" ||
 	fail "masked: nothing restored"
 [ $((x2 - x1 + b2 - b1)) -eq 0 ] && pass "masked: nothing reset or blocked" ||
