@@ -23,7 +23,10 @@
  * a pressure pass when the mark is crossed, a re-arm of unlimited flows
  * before their stored maximum runs out, the hand-back of pins a
  * configuration change withdrew, and a sweep of flows that ended without
- * conntrack telling us.
+ * conntrack telling us. The passes due share one walk of the list (a
+ * cycle), spread over runs of the work that each visit or release at most
+ * FLOOR_BUDGET flows and requeue at once, so no run grows with the number
+ * of listed flows.
  */
 #include "floor.h"
 #include "events.h"
@@ -33,7 +36,6 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/vmalloc.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
@@ -88,10 +90,13 @@ static bool apply_pin(struct nf_conn *ct, const struct lemonade_pin *pin)
 static u32 own_timeout(const struct nf_conn *ct)
 {
 	const struct nf_tcp_net *tn = nf_tcp_pernet(nf_ct_net(ct));
-	const unsigned int *timeouts = nf_ct_timeout_lookup(ct);
 	u8 state = READ_ONCE(ct->proto.tcp.state);
+	const unsigned int *timeouts;
 	u32 own;
 
+	/* a ct timeout policy's table is RCU-protected (the passes too) */
+	rcu_read_lock();
+	timeouts = nf_ct_timeout_lookup(ct);
 	if (!timeouts)
 		timeouts = tn->timeouts;
 	own = timeouts[state];
@@ -103,6 +108,7 @@ static u32 own_timeout(const struct nf_conn *ct)
 		own = min(own, timeouts[TCP_CONNTRACK_UNACK]);
 	else if (!READ_ONCE(ct->proto.tcp.last_win))
 		own = min(own, timeouts[TCP_CONNTRACK_RETRANS]);
+	rcu_read_unlock();
 	return own;
 }
 
@@ -194,158 +200,100 @@ static u32 borrowing(const struct nf_conn *ct, const struct lemonade_flow *f,
 
 /* ---- passes over the listed flows (process context) ---- */
 
-struct loan {
-	struct nf_conn *ct;	/* referenced */
-	u32 idle;
-};
+/*
+ * Flows a run of the work visits, at most: a cycle over many listed flows
+ * is spread over several runs, each requeued at once, as conntrack's own
+ * garbage collector does.
+ */
+#define FLOOR_BUDGET	1024
 
-struct pass {
+/*
+ * Borrowing flows are ranked by idle time in a log-linear histogram:
+ * exact below 2^(IDLE_SUB + 1) jiffies, then 2^IDLE_SUB buckets per power
+ * of two (1.6% apart), without holding or sorting the flows themselves.
+ */
+#define IDLE_SUB	6
+#define IDLE_BUCKETS	((33 - IDLE_SUB) << IDLE_SUB)
+
+static unsigned int idle_bucket(u32 idle)
+{
+	unsigned int e = fls(idle);
+
+	if (e <= IDLE_SUB)
+		return idle;
+	return ((e - IDLE_SUB) << IDLE_SUB) +
+	       ((idle >> (e - 1 - IDLE_SUB)) & ((1U << IDLE_SUB) - 1));
+}
+
+/*
+ * One cycle of passes over the listed flows, spread over runs of the
+ * work. Its first walk sweeps flows that ended unseen, hands back pins a
+ * configuration change withdrew, re-arms unlimited flows and, under
+ * pressure, counts the borrowing flows by idle time; a second walk, under
+ * pressure only, releases the longest idle of them, each checked again
+ * when it is reached. No flow is held between runs.
+ */
+struct lemonade_cycle {
 	struct lemonade_net *ln;
-	const struct lemonade_cfg *cfg;
-	struct loan *loans;
-	unsigned int n, cap;
-	unsigned int done;
+	struct lemonade_cfg *cfg;	/* the configuration it works from */
+	struct lemonade_walk walk;
+	u32 t0;			/* nfct_time_stamp: idle times are as of it */
+	bool withdraw, rearm, recycle, releasing;
+	unsigned int withdrawn, rearmed;
+	/* recycle: release buckets above cut, and cut_quota flows of cut */
+	unsigned int todo, done, cut, cut_quota;
+	u32 hist[IDLE_BUCKETS];
 };
 
 /*
- * The pin @ct has under the pass's configuration, NULL if none: the module
- * is off, its port is no longer listed, or ctnetlink took its helper away
- * (the sweep lets go of it).
+ * The pin @ct has under @cfg, NULL if none: the module is off, its port
+ * is no longer listed, or ctnetlink took its helper away (the sweep lets
+ * go of it).
  */
-static const struct lemonade_pin *pass_pin(const struct pass *w,
+static const struct lemonade_pin *pass_pin(const struct lemonade_cfg *cfg,
 					   struct nf_conn *ct,
 					   struct lemonade_flow *f)
 {
-	if (!w->cfg->enabled || (f && lemonade_flow(ct) != f))
+	if (!cfg->enabled || (f && lemonade_flow(ct) != f))
 		return NULL;
-	return f ? lemonade_flow_pin(w->cfg, ct, f) : lemonade_cfg_pin(w->cfg, ct);
-}
-
-static void collect_loan(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
-{
-	const struct lemonade_pin *pin;
-	struct pass *w = arg;
-	u32 idle;
-
-	/*
-	 * An adopted flow's timeout was not necessarily set by the floor (it
-	 * may carry no packet since): its idle time cannot be told, and the
-	 * module never takes a flow stock Linux would keep.
-	 */
-	if (!f)
-		return;
-	pin = pass_pin(w, ct, f);
-	if (!pin || !flow_established(ct) || nf_ct_is_dying(ct) ||
-	    test_bit(IPS_FIXED_TIMEOUT_BIT, &ct->status) ||
-	    w->n == w->cap || !borrowing(ct, f, pin, &idle))
-		return;
-	nf_conntrack_get(&ct->ct_general);
-	w->loans[w->n].ct = ct;
-	w->loans[w->n].idle = idle;
-	w->n++;
-}
-
-/* Longest idle first. */
-static int cmp_idle(const void *a, const void *b)
-{
-	u32 ia = ((const struct loan *)a)->idle;
-	u32 ib = ((const struct loan *)b)->idle;
-
-	return ia > ib ? -1 : ia < ib;
-}
-
-/* Visit the linked flows, then the adopted ones. */
-static void each_listed(struct lemonade_net *ln,
-			void (*fn)(struct nf_conn *ct, struct lemonade_flow *f,
-				   void *arg),
-			void *arg)
-{
-	const struct lemonade_adopted *a;
-	struct nf_conn **cts;
-	unsigned int i, n = 0;
-
-	lemonade_flows_each(ln, fn, arg);
-	/* adopted flows: referenced copies, the set may change meanwhile */
-	mutex_lock(&ln->lock);
-	a = rcu_dereference_protected(ln->adopted, lockdep_is_held(&ln->lock));
-	cts = a ? kvmalloc_array(a->n, sizeof(*cts), GFP_KERNEL) : NULL;
-	for (i = 0; cts && i < a->n; i++) {
-		nf_conntrack_get(&a->ct[i]->ct_general);
-		cts[n++] = a->ct[i];
-	}
-	mutex_unlock(&ln->lock);
-	for (i = 0; i < n; i++) {
-		fn(cts[i], NULL, arg);
-		nf_ct_put(cts[i]);
-		cond_resched();
-	}
-	kvfree(cts);
+	return f ? lemonade_flow_pin(cfg, ct, f) : lemonade_cfg_pin(cfg, ct);
 }
 
 /*
- * One pressure pass: release borrowing flows (linked ones: see
- * collect_loan()), longest idle first, until the table is back at the
- * low-water mark or none is left. A table that
- * stays above the mark with nothing left to release (it is full of other
- * flows) is not looked at again for a second.
+ * Is linked flow @ct borrowing under the cycle's configuration, and for
+ * how long had it been idle at the cycle's start (@idle)? The same answer
+ * for a flow wherever the walk reaches it, its last packet being a fixed
+ * point in time.
  */
-static void recycle(struct lemonade_net *ln, const struct lemonade_cfg *cfg)
+static bool loan_idle(const struct lemonade_cycle *c, struct nf_conn *ct,
+		      struct lemonade_flow *f, u32 *idle)
 {
-	unsigned int max = READ_ONCE(nf_conntrack_max);
-	unsigned int low = (u64)max * cfg->low_water / 100;
-	struct pass w = { .ln = ln, .cfg = cfg };
-	unsigned int i, count = lemonade_ct_count(ln->net), todo;
+	const struct lemonade_pin *pin = pass_pin(c->cfg, ct, f);
+	u32 lag;
 
-	if (!above(ln->net, cfg->high_water))
-		return;
-	todo = count > low ? count - low : 0;
-	w.cap = atomic_read(&ln->nlinked) + 64;
-	w.loans = kvmalloc_array(w.cap, sizeof(*w.loans), GFP_KERNEL);
-	if (!w.loans) {
-		WRITE_ONCE(ln->pressure_after, jiffies + HZ);
-		return;
-	}
-	lemonade_flows_each(ln, collect_loan, &w);
-	sort(w.loans, w.n, sizeof(*w.loans), cmp_idle, NULL);
-	/* the count drops as the entries are freed, after this pass */
-	for (i = 0; i < w.n && w.done < todo; i++)
-		if (nf_ct_kill(w.loans[i].ct))
-			w.done++;
-	for (i = 0; i < w.n; i++)
-		nf_ct_put(w.loans[i].ct);
-	kvfree(w.loans);
-	lemonade_count(ln, LEMONADE_STAT_A_RECYCLED, w.done);
-	/*
-	 * Above the mark with nothing left to release (a table full of
-	 * other flows): look again after 1, 2, 4 ... 64 s, not every second.
-	 */
-	if (!w.done && above(ln->net, cfg->high_water))
-		ln->pressure_backoff = min(ln->pressure_backoff * 2 ?: 1, 64U);
-	else
-		ln->pressure_backoff = 0;
-	if (ln->pressure_backoff)
-		WRITE_ONCE(ln->pressure_after,
-			   jiffies + ln->pressure_backoff * HZ);
-	if (w.done) {
-		pr_info_ratelimited("table at %u of %u entries: released %u listed flows idle past conntrack's own timeouts\n",
-				    lemonade_ct_count(ln->net), max, w.done);
-		lemonade_event_released(ln, w.done);
-	}
+	if (!pin || !flow_established(ct) || nf_ct_is_dying(ct) ||
+	    test_bit(IPS_FIXED_TIMEOUT_BIT, &ct->status) ||
+	    !borrowing(ct, f, pin, idle))
+		return false;
+	lag = nfct_time_stamp - c->t0;
+	*idle = *idle > lag ? *idle - lag : 0;
+	return true;
 }
 
-static void rearm_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
+/* @done counts the unlimited flows re-armed */
+static void rearm_one(const struct lemonade_cfg *cfg, struct nf_conn *ct,
+		      struct lemonade_flow *f, unsigned int *done)
 {
 	const struct lemonade_pin *pin;
-	struct pass *w = arg;
 
-	pin = pass_pin(w, ct, f);
+	pin = pass_pin(cfg, ct, f);
 	if (!pin || !pin->unlimited || !flow_established(ct) ||
 	    nf_ct_is_dying(ct) || !nf_ct_is_confirmed(ct) ||
 	    test_bit(IPS_FIXED_TIMEOUT_BIT, &ct->status) ||
 	    nf_ct_expires(ct) >= LEMONADE_REARM_BELOW)
 		return;
 	WRITE_ONCE(ct->timeout, nfct_time_stamp + pin->set);
-	w->done++;
+	(*done)++;
 }
 
 /*
@@ -368,16 +316,83 @@ static void hand_back(struct nf_conn *ct, const struct lemonade_pin *pin,
 	}
 }
 
-static void withdraw_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
+/* One listed flow (@f NULL: an adopted one) in the cycle's first walk. */
+static void cycle_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
 {
-	struct pass *w = arg;
+	struct lemonade_cycle *c = arg;
+	u32 idle;
 
-	hand_back(ct, pass_pin(w, ct, f), &w->done);
+	if (f && lemonade_flow(ct) != f) {
+		/*
+		 * Unhelped by ctnetlink, or dying: no policy holds it any
+		 * more, so its pin goes too; then it is let go.
+		 */
+		if (!nf_ct_is_dying(ct))
+			hand_back(ct, NULL, &c->withdrawn);
+		lemonade_flow_sweep_one(c->ln, ct, f);
+		return;
+	}
+	if (f && lemonade_flow_sweep_one(c->ln, ct, f))
+		return;
+	if (c->withdraw)
+		hand_back(ct, pass_pin(c->cfg, ct, f), &c->withdrawn);
+	if (c->rearm)
+		rearm_one(c->cfg, ct, f, &c->rearmed);
+	/*
+	 * An adopted flow's timeout was not necessarily set by the floor (it
+	 * may carry no packet since): its idle time cannot be told, and the
+	 * module never takes a flow stock Linux would keep.
+	 */
+	if (c->recycle && f && loan_idle(c, ct, f, &idle))
+		c->hist[idle_bucket(idle)]++;
 }
 
-static void release_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
+/* One listed flow in the second walk: release it if it is planned to go. */
+static void release_loan(struct nf_conn *ct, struct lemonade_flow *f,
+			 void *arg)
 {
-	hand_back(ct, NULL, &((struct pass *)arg)->done);
+	struct lemonade_cycle *c = arg;
+	unsigned int b;
+	u32 idle;
+
+	if (c->done >= c->todo || !loan_idle(c, ct, f, &idle))
+		return;
+	b = idle_bucket(idle);
+	if (b < c->cut)
+		return;
+	if (b == c->cut) {
+		if (!c->cut_quota)
+			return;
+		c->cut_quota--;
+	}
+	if (nf_ct_kill(ct))
+		c->done++;
+}
+
+/* The adopted flows: referenced copies, the set may change meanwhile. */
+static void each_adopted(struct lemonade_net *ln,
+			 void (*fn)(struct nf_conn *ct, struct lemonade_flow *f,
+				    void *arg),
+			 void *arg)
+{
+	const struct lemonade_adopted *a;
+	struct nf_conn **cts;
+	unsigned int i, n = 0;
+
+	mutex_lock(&ln->lock);
+	a = rcu_dereference_protected(ln->adopted, lockdep_is_held(&ln->lock));
+	cts = a ? kvmalloc_array(a->n, sizeof(*cts), GFP_KERNEL) : NULL;
+	for (i = 0; cts && i < a->n; i++) {
+		nf_conntrack_get(&a->ct[i]->ct_general);
+		cts[n++] = a->ct[i];
+	}
+	mutex_unlock(&ln->lock);
+	for (i = 0; i < n; i++) {
+		fn(cts[i], NULL, arg);
+		nf_ct_put(cts[i]);
+		cond_resched();
+	}
+	kvfree(cts);
 }
 
 static struct lemonade_cfg *cfg_snapshot(struct lemonade_net *ln)
@@ -391,20 +406,158 @@ static struct lemonade_cfg *cfg_snapshot(struct lemonade_net *ln)
 	return cfg;
 }
 
+static void cycle_free(struct lemonade_cycle *c)
+{
+	lemonade_flows_step_end(c->ln, &c->walk);
+	kfree(c->cfg);
+	kvfree(c);
+}
+
+/*
+ * Start a cycle with what is due at @now: NULL if nothing is, or if
+ * memory is short (what was due stays due).
+ */
+static struct lemonade_cycle *cycle_start(struct lemonade_net *ln,
+					  unsigned long now)
+{
+	struct lemonade_cycle *c;
+
+	if (!test_bit(LEMONADE_F_PRESSURE, &ln->flags) &&
+	    !test_bit(LEMONADE_F_WITHDRAW, &ln->flags) &&
+	    time_before(now, READ_ONCE(ln->rearm_at)))
+		return NULL;
+	c = kvzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return NULL;
+	c->ln = ln;
+	lemonade_walk_init(&c->walk);
+	/* a change after the snapshot sets the bit again: the next cycle */
+	c->withdraw = test_and_clear_bit(LEMONADE_F_WITHDRAW, &ln->flags);
+	c->cfg = cfg_snapshot(ln);
+	if (!c->cfg) {
+		if (c->withdraw)
+			set_bit(LEMONADE_F_WITHDRAW, &ln->flags);
+		kvfree(c);
+		return NULL;
+	}
+	/*
+	 * Pressure: the bit stays set, and new flows quiet, until the cycle
+	 * ends; pressure that is gone by now is forgotten at once.
+	 */
+	if (test_bit(LEMONADE_F_PRESSURE, &ln->flags)) {
+		c->recycle = c->cfg->enabled &&
+			     above(ln->net, c->cfg->high_water);
+		if (!c->recycle)
+			clear_bit(LEMONADE_F_PRESSURE, &ln->flags);
+	}
+	c->t0 = nfct_time_stamp;
+	if (time_after_eq(now, READ_ONCE(ln->rearm_at))) {
+		c->rearm = c->cfg->enabled && c->cfg->any_unlimited;
+		WRITE_ONCE(ln->rearm_at, now + interval_jiffies());
+	}
+	if (c->withdraw || c->rearm)
+		each_adopted(ln, cycle_one, c);
+	return c;
+}
+
+/*
+ * The first walk is over: which borrowing flows to release. Down to the
+ * low-water mark, longest idle first: every one of the buckets above
+ * c->cut, and c->cut_quota of those in it. False if none.
+ */
+static bool recycle_plan(struct lemonade_cycle *c)
+{
+	unsigned int max = READ_ONCE(nf_conntrack_max);
+	unsigned int low = (u64)max * c->cfg->low_water / 100;
+	unsigned int count = lemonade_ct_count(c->ln->net), left, b;
+
+	left = count > low ? count - low : 0;
+	c->todo = 0;
+	for (b = IDLE_BUCKETS; left && b; ) {
+		b--;
+		if (!c->hist[b])
+			continue;
+		c->cut = b;
+		c->cut_quota = min(left, c->hist[b]);
+		left -= c->cut_quota;
+		c->todo += c->cut_quota;
+	}
+	return c->todo;
+}
+
+/*
+ * The second walk, on while there is something left to release and the
+ * configuration the plan was made from stands; true when it is over.
+ */
+static bool recycle_step(struct lemonade_net *ln, struct lemonade_cycle *c)
+{
+	const struct lemonade_cfg *cfg;
+	bool stale;
+
+	rcu_read_lock();
+	cfg = rcu_dereference(ln->cfg);
+	stale = !cfg || cfg->generation != c->cfg->generation;
+	rcu_read_unlock();
+	if (!stale && c->done < c->todo &&
+	    !lemonade_flows_step(ln, &c->walk, FLOOR_BUDGET, release_loan, c) &&
+	    c->done < c->todo)
+		return false;
+	lemonade_flows_step_end(ln, &c->walk);
+	return true;
+}
+
+/* The cycle is over: its counts, and the pressure it answered. */
+static void cycle_end(struct lemonade_net *ln, struct lemonade_cycle *c)
+{
+	if (c->withdrawn)
+		lemonade_count(ln, LEMONADE_STAT_A_RELEASED_POLICY, c->withdrawn);
+	if (c->rearm)
+		lemonade_count(ln, LEMONADE_STAT_A_REARMED, c->rearmed);
+	if (c->recycle) {
+		lemonade_count(ln, LEMONADE_STAT_A_RECYCLED, c->done);
+		/*
+		 * Above the mark with nothing left to release (a table full
+		 * of other flows): look again after 1, 2, 4 ... 64 s, not
+		 * every second.
+		 */
+		if (!c->done && above(ln->net, c->cfg->high_water))
+			ln->pressure_backoff = min(ln->pressure_backoff * 2 ?: 1, 64U);
+		else
+			ln->pressure_backoff = 0;
+		if (ln->pressure_backoff)
+			WRITE_ONCE(ln->pressure_after,
+				   jiffies + ln->pressure_backoff * HZ);
+		if (c->done) {
+			pr_info_ratelimited("table at %u of %u entries: released %u listed flows idle past conntrack's own timeouts\n",
+					    lemonade_ct_count(ln->net),
+					    READ_ONCE(nf_conntrack_max), c->done);
+			lemonade_event_released(ln, c->done);
+		}
+	}
+	if (c->recycle)
+		clear_bit(LEMONADE_F_PRESSURE, &ln->flags);
+}
+
 static void earliest(unsigned long *next, unsigned long t)
 {
 	if (!*next || time_before(t, *next))
 		*next = t;
 }
 
+/* "Run again at once", never 0 ("only when kicked") when jiffies wraps. */
+static unsigned long at_once(unsigned long now)
+{
+	return now ?: 1;
+}
+
 /*
  * The floor's share of the netns's work. Returns when it wants to run
- * again (0: only when kicked).
+ * again (0: only when kicked; now: at once, a cycle goes on).
  */
 unsigned long lemonade_floor_work(struct lemonade_net *ln)
 {
 	unsigned long now = jiffies, next = 0;
-	struct pass w = { .ln = ln };
+	struct lemonade_cycle *c = ln->cycle;
 	struct lemonade_cfg *cfg;
 	bool unlimited;
 
@@ -427,34 +580,31 @@ unsigned long lemonade_floor_work(struct lemonade_net *ln)
 			lemonade_count(ln, LEMONADE_STAT_A_PRESSURE_EVENTS, 1);
 	}
 	rcu_read_unlock();
-	if (!test_bit(LEMONADE_F_PRESSURE, &ln->flags) &&
-	    !test_bit(LEMONADE_F_WITHDRAW, &ln->flags) &&
-	    time_before(now, READ_ONCE(ln->rearm_at)))
-		goto adopted;
-	cfg = cfg_snapshot(ln);
-	if (!cfg) {
-		/* without memory the pending work waits a second */
-		return now + HZ;
-	}
-	w.cfg = cfg;
-	if (test_and_clear_bit(LEMONADE_F_WITHDRAW, &ln->flags)) {
-		each_listed(ln, withdraw_one, &w);
-		lemonade_count(ln, LEMONADE_STAT_A_RELEASED_POLICY, w.done);
-		w.done = 0;
-	}
-	if (cfg->enabled && test_bit(LEMONADE_F_PRESSURE, &ln->flags))
-		recycle(ln, cfg);
-	clear_bit(LEMONADE_F_PRESSURE, &ln->flags);
-	if (time_after_eq(now, READ_ONCE(ln->rearm_at))) {
-		/* first let go of flows that ended unseen: no re-arm for them */
-		lemonade_flow_sweep(ln);
-		if (cfg->enabled && cfg->any_unlimited) {
-			each_listed(ln, rearm_one, &w);
-			lemonade_count(ln, LEMONADE_STAT_A_REARMED, w.done);
+	if (!c) {
+		c = cycle_start(ln, now);
+		if (!c) {
+			/* nothing due, or no memory: what is pending waits */
+			if (test_bit(LEMONADE_F_PRESSURE, &ln->flags) ||
+			    test_bit(LEMONADE_F_WITHDRAW, &ln->flags))
+				earliest(&next, now + HZ);
+			goto adopted;
 		}
-		WRITE_ONCE(ln->rearm_at, now + interval_jiffies());
+		ln->cycle = c;
 	}
-	kfree(cfg);
+	if (!c->releasing) {
+		if (!lemonade_flows_step(ln, &c->walk, FLOOR_BUDGET, cycle_one, c))
+			return at_once(now);
+		c->releasing = c->recycle && recycle_plan(c);
+	}
+	if (c->releasing && !recycle_step(ln, c))
+		return at_once(now);
+	cycle_end(ln, c);
+	ln->cycle = NULL;
+	cycle_free(c);
+	/* what arrived during the cycle starts the next one */
+	if (test_bit(LEMONADE_F_WITHDRAW, &ln->flags) ||
+	    test_bit(LEMONADE_F_PRESSURE, &ln->flags))
+		return at_once(now);
 adopted:
 	/* the re-arm and the sweep, while anything is listed */
 	if (unlimited || atomic_read(&ln->nlinked) ||
@@ -466,17 +616,32 @@ adopted:
 	return next;
 }
 
+/* The netns's work is stopped for good: a cycle under way is dropped. */
+void lemonade_floor_stop(struct lemonade_net *ln)
+{
+	if (ln->cycle) {
+		cycle_free(ln->cycle);
+		ln->cycle = NULL;
+	}
+}
+
+static void release_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
+{
+	hand_back(ct, NULL, arg);
+}
+
 /*
  * The module leaves a live netns (rmmod): hand pinned flows back to
  * conntrack's own timeout so nothing outlives the policy that set it.
  */
 void lemonade_floor_release(struct lemonade_net *ln)
 {
-	struct pass w = { .ln = ln };
+	unsigned int done = 0;
 
-	each_listed(ln, release_one, &w);
-	lemonade_count(ln, LEMONADE_STAT_A_RELEASED_UNLOAD, w.done);
-	if (w.done)
+	lemonade_flows_each(ln, release_one, &done);
+	each_adopted(ln, release_one, &done);
+	lemonade_count(ln, LEMONADE_STAT_A_RELEASED_UNLOAD, done);
+	if (done)
 		pr_info("released %u pinned flows to conntrack's own timeouts\n",
-			w.done);
+			done);
 }

@@ -13,6 +13,7 @@ void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
 void lemonade_floor_new_flow(struct lemonade_net *ln,
 			     const struct lemonade_cfg *cfg);
 unsigned long lemonade_floor_work(struct lemonade_net *ln);
+void lemonade_floor_stop(struct lemonade_net *ln);
 void lemonade_floor_release(struct lemonade_net *ln);
 
 #endif /* _LEMONADE_FLOOR_H */

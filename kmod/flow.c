@@ -353,64 +353,94 @@ static void lemonade_flow_destroy(struct nf_conn *ct)
 
 #define WALK_BATCH	32
 
+bool lemonade_flows_step(struct lemonade_net *ln, struct lemonade_walk *w,
+			 unsigned int budget,
+			 void (*fn)(struct nf_conn *ct, struct lemonade_flow *f,
+				    void *arg),
+			 void *arg)
+{
+	struct lemonade_flow *batch[WALK_BATCH], *f;
+	struct lemonade_shard *s;
+	unsigned int i, k;
+	bool end;
+
+	for (;;) {
+		s = &ln->shards[w->shard];
+		spin_lock_bh(&s->lock);
+		/* our place in the shard: other walkers and unlinks pass it by */
+		if (!w->placed) {
+			list_add(&w->cursor.node, &s->head);
+			w->placed = true;
+		}
+		k = 0;
+		while (k < min_t(unsigned int, budget, WALK_BATCH) &&
+		       w->cursor.node.next != &s->head) {
+			f = list_next_entry(&w->cursor, node);
+			list_move(&w->cursor.node, &f->node);
+			if (f->flags & FLOW_CURSOR)
+				continue;
+			/* f->ct is stable while linked */
+			nf_conntrack_get(&f->ct->ct_general);
+			batch[k++] = f;
+		}
+		end = w->cursor.node.next == &s->head;
+		if (end) {
+			list_del(&w->cursor.node);
+			w->placed = false;
+		}
+		spin_unlock_bh(&s->lock);
+		for (i = 0; i < k; i++) {
+			struct nf_conn *ct = batch[i]->ct;
+
+			fn(ct, batch[i], arg);
+			nf_ct_put(ct);
+		}
+		budget -= k;
+		if (end && ++w->shard == LEMONADE_SHARDS) {
+			w->shard = 0;
+			return true;
+		}
+		if (!budget)
+			return false;
+		cond_resched();
+	}
+}
+
+void lemonade_flows_step_end(struct lemonade_net *ln, struct lemonade_walk *w)
+{
+	struct lemonade_shard *s = &ln->shards[w->shard];
+
+	if (!w->placed)
+		return;
+	spin_lock_bh(&s->lock);
+	list_del(&w->cursor.node);
+	spin_unlock_bh(&s->lock);
+	w->placed = false;
+	w->shard = 0;
+}
+
 void lemonade_flows_each(struct lemonade_net *ln,
 			 void (*fn)(struct nf_conn *ct, struct lemonade_flow *f,
 				    void *arg),
 			 void *arg)
 {
-	/* our place in a shard: other walkers and unlinks pass it by */
-	struct lemonade_flow cursor = { .flags = FLOW_CURSOR };
-	struct lemonade_flow *batch[WALK_BATCH], *f;
-	struct lemonade_shard *s;
-	unsigned int i, k;
-	bool more;
+	struct lemonade_walk w;
 
-	for (s = ln->shards; s < ln->shards + LEMONADE_SHARDS; s++) {
-		spin_lock_bh(&s->lock);
-		list_add(&cursor.node, &s->head);
-		spin_unlock_bh(&s->lock);
-		do {
-			spin_lock_bh(&s->lock);
-			k = 0;
-			while (k < WALK_BATCH && cursor.node.next != &s->head) {
-				f = list_next_entry(&cursor, node);
-				list_move(&cursor.node, &f->node);
-				if (f->flags & FLOW_CURSOR)
-					continue;
-				/* f->ct is stable while linked */
-				nf_conntrack_get(&f->ct->ct_general);
-				batch[k++] = f;
-			}
-			more = cursor.node.next != &s->head;
-			if (!more)
-				list_del(&cursor.node);
-			spin_unlock_bh(&s->lock);
-			for (i = 0; i < k; i++) {
-				struct nf_conn *ct = batch[i]->ct;
-
-				fn(ct, batch[i], arg);
-				nf_ct_put(ct);
-			}
-			cond_resched();
-		} while (more);
-	}
-}
-
-static void sweep_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
-{
-	/* dead without our destroy callback, or unhelped by ctnetlink */
-	if (nf_ct_is_dying(ct) || lemonade_flow(ct) != f)
-		forget(arg, ct, f);
+	lemonade_walk_init(&w);
+	lemonade_flows_step(ln, &w, UINT_MAX, fn, arg);
 }
 
 /*
- * Let go of linked flows that ended without the destroy callback (their
- * helper was taken away by ctnetlink); process context.
+ * Let go of @f if it ended without the destroy callback (its helper was
+ * taken away by ctnetlink) or is dying; process context. True if it did.
  */
-unsigned long lemonade_flow_sweep(struct lemonade_net *ln)
+bool lemonade_flow_sweep_one(struct lemonade_net *ln, struct nf_conn *ct,
+			     struct lemonade_flow *f)
 {
-	lemonade_flows_each(ln, sweep_one, ln);
-	return atomic_read(&ln->nlinked);
+	if (!nf_ct_is_dying(ct) && lemonade_flow(ct) == f)
+		return false;
+	forget(ln, ct, f);
+	return true;
 }
 
 /* ---- adopted flows ---- */

@@ -155,7 +155,39 @@ void lemonade_flows_each(struct lemonade_net *ln,
 			 void (*fn)(struct nf_conn *ct, struct lemonade_flow *f,
 				    void *arg),
 			 void *arg);
-unsigned long lemonade_flow_sweep(struct lemonade_net *ln);
+
+/*
+ * The same walk spread over several calls, for work that must stay
+ * bounded per run: between calls its cursor stays in the list (a
+ * FLOW_CURSOR entry that other walkers and unlinks pass by).
+ */
+struct lemonade_walk {
+	struct lemonade_flow cursor;
+	unsigned int shard;	/* the shard it is in, or will start */
+	bool placed;		/* the cursor is on shards[shard] */
+};
+
+static inline void lemonade_walk_init(struct lemonade_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->cursor.flags = FLOW_CURSOR;
+}
+
+/*
+ * Go on with walk @w of @ln's linked flows, calling @fn on at most
+ * @budget of them. True when the walk has ended (the next call starts a
+ * new one); the walk's guarantees are those of lemonade_flows_each().
+ * The caller serialises the calls of one walk.
+ */
+bool lemonade_flows_step(struct lemonade_net *ln, struct lemonade_walk *w,
+			 unsigned int budget,
+			 void (*fn)(struct nf_conn *ct, struct lemonade_flow *f,
+				    void *arg),
+			 void *arg);
+/* Abandon walk @w: its cursor leaves the list. */
+void lemonade_flows_step_end(struct lemonade_net *ln, struct lemonade_walk *w);
+bool lemonade_flow_sweep_one(struct lemonade_net *ln, struct nf_conn *ct,
+			     struct lemonade_flow *f);
 
 bool lemonade_flow_adopted(struct lemonade_net *ln, const struct nf_conn *ct);
 void lemonade_flow_adopt(struct lemonade_net *ln, const struct lemonade_cfg *cfg);

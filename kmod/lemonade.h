@@ -82,6 +82,7 @@ struct lemonade_stats {
 };
 
 struct lemonade_adopted;
+struct lemonade_cycle;
 
 /* One shard of a netns's list of linked flows (flow.c). */
 #define LEMONADE_SHARDS	8
@@ -103,6 +104,8 @@ struct lemonade_net {
 	unsigned long pressure_after;	/* jiffies; no pass before this */
 	unsigned int pressure_backoff;	/* seconds, after a fruitless pass */
 	unsigned long rearm_at;		/* jiffies; next re-arm of unlimited flows */
+	struct lemonade_cycle *cycle;	/* floor.c: the passes under way */
+	unsigned long guard_at;		/* jiffies; the guard's next look (main.c) */
 	/* flow.c: linked flows and the guard's negotiation records */
 	struct lemonade_shard shards[LEMONADE_SHARDS];
 	atomic_t nlinked;

@@ -33,7 +33,7 @@ static void lemonade_net_work(struct work_struct *work)
 {
 	struct lemonade_net *ln = container_of(to_delayed_work(work),
 					       struct lemonade_net, scan);
-	unsigned long next = 0, now;
+	unsigned long next = 0, now = jiffies, g;
 
 	/* flows already open when the module came: adopted once, here */
 	if (test_and_clear_bit(LEMONADE_F_ADOPT, &ln->flags)) {
@@ -45,7 +45,14 @@ static void lemonade_net_work(struct work_struct *work)
 		mutex_unlock(&ln->lock);
 	}
 	earliest(&next, lemonade_floor_work(ln));
-	earliest(&next, lemonade_guard_work(ln));
+	/* on its own clock: a floor cycle requeues the work many times */
+	if (time_before(now, ln->guard_at)) {
+		earliest(&next, ln->guard_at);
+	} else {
+		g = lemonade_guard_work(ln);
+		ln->guard_at = g ?: now;
+		earliest(&next, g);
+	}
 	if (!next)
 		return;
 	now = jiffies;
@@ -62,6 +69,7 @@ static int __net_init lemonade_net_init(struct net *net)
 	ln->net = net;
 	ln->pressure_after = jiffies;
 	ln->rearm_at = jiffies;
+	ln->guard_at = jiffies;
 	mutex_init(&ln->lock);
 	INIT_DELAYED_WORK(&ln->scan, lemonade_net_work);
 	lemonade_flow_net_init(ln);
@@ -114,6 +122,7 @@ static void __net_exit lemonade_net_exit(struct net *net)
 
 	set_bit(LEMONADE_F_DYING, &ln->flags);
 	cancel_delayed_work_sync(&ln->scan);
+	lemonade_floor_stop(ln);
 	/* a live netns (rmmod) keeps its flows: give them back */
 	if (check_net(net))
 		lemonade_floor_release(ln);
