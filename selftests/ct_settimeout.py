@@ -8,8 +8,10 @@ take its conntrack helper away (CTA_HELP with an empty name, as
 and IPS_FIXED_TIMEOUT (the entry's status is read first and kept).
 
 ct_settimeout.py SRC DST SPORT DPORT SECONDS|unhelp|fixed:SECONDS
-(in the entry's netns)
+(in the entry's netns). Exit status 3: the kernel refuses to take a
+helper away (EOPNOTSUPP, as 7.x kernels do).
 """
+import errno
 import socket
 import struct
 import sys
@@ -70,6 +72,10 @@ def main():
     # IPCTNL_MSG_CT_NEW (0) without NLM_F_CREATE: an update
     ack = request(s, (1 << 8) | 0, 0x1 | 0x4, nfgen + tuple_ + change)
     err = struct.unpack("=i", ack[16:20])[0]
+    if err == -errno.EOPNOTSUPP and secs == "unhelp":
+        # newer kernels (7.x) refuse to take a helper away
+        print("the kernel refuses to take a helper away (EOPNOTSUPP)")
+        return 3
     if err:
         print("error %d" % -err)
         return 1

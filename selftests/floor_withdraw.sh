@@ -5,11 +5,13 @@
 # back at once (the netns's work runs on the change): a port removed, a
 # lower floor, unlimited made finite, the module disabled. Each flow then
 # keeps what the new configuration allows (conntrack's own 600 s, or the
-# lower floor), counted as released_policy.
+# lower floor), counted as released_policy. A flow whose helper ctnetlink
+# takes away is no longer under any policy either: the next sweep
+# (scan_interval, 10 s here) hands its pin back.
 source "$(dirname "$0")/lib.sh"
 
 topo_up
-lemonade_load
+lemonade_load scan_interval=10
 serve_start 143 587 674
 hold "$C" w $S4 143,587,674 6
 for p in 143 587 674; do
@@ -50,4 +52,29 @@ withdrawn 587 $VENDOR_EST "enable off"
 r1=$(counter "$G" released_policy)
 [ "$r1" -ge $((r0 + 12)) ] && pass "released_policy +$((r1 - r0))" ||
 	fail "released_policy +$((r1 - r0)), want at least 12"
+
+# pinned again, then one flow loses its helper to ctnetlink
+ip netns exec "$G" lemonctl set enable on
+ping_flows w || fail "round trip after enable on"
+expect_timeouts "$G" ipv4 143 3500 $((3600 + 5)) "pinned again (at the 1 h floor) after enable on"
+# one_left PORT SPORT: the seconds left to the entry SPORT -> PORT
+one_left() {
+	ip netns exec "$G" conntrack -L -f ipv4 -p tcp --sport "$2" --dport "$1" 2>/dev/null |
+		awk '{ print $3; exit }'
+}
+sport=$(ip netns exec "$G" conntrack -L -f ipv4 -p tcp --dport 143 2>/dev/null |
+	sed -n 's/.*sport=\([0-9]*\) dport=143 .*/\1/p' | head -n 1)
+[ -n "$sport" ] || fail "no conntrack entry to port 143"
+ip netns exec "$G" $PY "$HERE/ct_settimeout.py" $C4 $S4 "$sport" 143 unhelp
+case $? in
+0)	back_to_own() { local t; t=$(one_left 143 "$sport"); [ -n "$t" ] && [ "$t" -le $VENDOR_EST ]; }
+	if wait_for 30 back_to_own; then
+		pass "unhelped by ctnetlink: the flow holds $(one_left 143 "$sport") s (conntrack's own $VENDOR_EST)"
+	else
+		fail "unhelped by ctnetlink: the flow still holds $(one_left 143 "$sport") s after 30 s (want <= $VENDOR_EST)"
+	fi ;;
+3) info "this kernel refuses to take a helper away over ctnetlink (EOPNOTSUPP)" ;;
+*) fail "ctnetlink refused to take the helper away" ;;
+esac
+
 exit $ret
