@@ -152,6 +152,13 @@ static unsigned int lemonade_out(void *priv, struct sk_buff *skb,
 	return lemonade_guard_egress(ln, cfg, skb, ct, f, ctinfo, state);
 }
 
+#ifdef LEMONADE_BENCH
+const struct lemonade_bench_hooks lemonade_bench_hooks = {
+	.in	= lemonade_in,
+	.out	= lemonade_out,
+};
+#endif
+
 /*
  * "in" right after conntrack; "out" last before conntrack's confirm (an
  * equal priority would run before confirm anyway, but INT_MAX - 1 says

@@ -12,6 +12,7 @@
 #include "lemonade.h"
 #include "floor.h"
 #include "flow.h"
+#include "bench.h"
 #include "guard.h"
 #include "hooks.h"
 #include "netlink.h"
@@ -157,6 +158,7 @@ static int __init lemonade_init(void)
 	err = lemonade_genl_init();
 	if (err)
 		goto err_pernet;
+	lemonade_bench_init();
 	pr_info("nf_lemonade " LEMONADE_VERSION " loaded\n");
 	return 0;
 
@@ -170,6 +172,7 @@ err_flow:
 
 static void __exit lemonade_exit(void)
 {
+	lemonade_bench_exit();
 	lemonade_genl_exit();
 	lemonade_flow_disable();
 	unregister_pernet_subsys(&lemonade_net_ops);

@@ -13,6 +13,15 @@
 #            (greeting, EHLO, the whole reply, STARTTLS, 220, close)
 #   nft      the same three with the nft ruleset of nft-alternative.nft in
 #            the gateway / without it (module not loaded)
+#   packet   the module's per-packet cost in the kernel, next to
+#            conntrack's own: kmod/bench.c (a LEMONADE_BENCH=1 build) runs
+#            nf_conntrack_in() alone and followed by the registered "in"
+#            and "out" hooks on a prepared ACK of a held flow, in
+#            BENCH_PACKET_PAIRS (200) alternating pairs of
+#            BENCH_PACKET_ITERS (2000) packets each: (a) an unlisted
+#            established flow (5201), (b) a listed flow after its IMAP
+#            STARTTLS (143), (c) a listed flow whose negotiation the guard
+#            is following (143, greeting read)
 #   memory   slab bytes per flow, module loaded vs not: BENCH_FLOWS
 #            listed flows after an IMAP STARTTLS, BENCH_NEG_FLOWS flows
 #            whose negotiation the guard is following (greeting read)
@@ -24,7 +33,7 @@
 # pairs are done or a measurement has run BENCH_BUDGET (300) seconds.
 # Results: $LEMONADE_OUT/bench/results.txt, raw pairs next to it.
 #
-# usage: guest.sh [module] [nft] [memory]   (default: all three)
+# usage: guest.sh [module] [nft] [packet] [memory]   (default: all four)
 # timeout: 3600
 . "$(dirname "$0")/../lib.sh"
 
@@ -143,6 +152,56 @@ part_nft() {
 	nft_off
 }
 
+PK_PAIRS=${BENCH_PACKET_PAIRS:-200}
+PK_ITERS=${BENCH_PACKET_ITERS:-2000}
+BENCH_FILE=/sys/kernel/debug/nf_lemonade/bench
+
+# packet_flow TAG PORT MODE WHAT: hold one flow, run the in-kernel loop on
+# it from the gateway's netns, print the figures
+packet_flow() {
+	local tag=$1 port=$2 mode=$3 what=$4 pid sport file=$OUTD/packet-$1.pairs
+	flush
+	rm -f "$TMPD/pk.ready"
+	ip netns exec "$C" "$TB" hold "$S4" "$port" 1 "$mode" "$TMPD/pk.ready" &
+	pid=$!
+	wait_for 60 test -s "$TMPD/pk.ready" || { echo "FAIL: packet $tag: no held flow"; kill "$pid"; return 1; }
+	sport=$(ip netns exec "$G" conntrack -L -p tcp --dport "$port" 2>/dev/null |
+		sed -n 's/.*ESTABLISHED src=[^ ]* dst=[^ ]* sport=\([0-9]*\) .*/\1/p' | head -n 1)
+	if [ -z "$sport" ]; then
+		echo "FAIL: packet $tag: no established entry to port $port"
+		kill "$pid"
+		return 1
+	fi
+	out "# packet $tag: $what; the module's view of it: $(ip netns exec "$G" lemonctl -j flows 2>/dev/null |
+		jq -c "(map(select(.sport == $sport)) | first) as \$f | if \$f then {port: \$f.port, guard: \$f.guard, remaining: \$f.remaining} else \"unlisted\" end")"
+	# debugfs in the gateway's own mount namespace (ip netns exec remounts /sys)
+	if ! ip netns exec "$G" sh -c "mount -t debugfs none /sys/kernel/debug 2>/dev/null;
+		echo '$C4 $S4 $sport $port $PK_PAIRS $PK_ITERS' > $BENCH_FILE && cat $BENCH_FILE" \
+		> "$OUTD/packet-$tag.raw"; then
+		echo "FAIL: packet $tag: the in-kernel loop refused the flow"
+		kill "$pid"
+		return 1
+	fi
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	# per pair: ns per packet with the hooks, without (conntrack alone)
+	awk '{ printf "%.2f %.2f\n", $3 / $1, $2 / $1 }' "$OUTD/packet-$tag.raw" > "$file"
+	out "$($PY "$STATS" "$file" "packet-$tag (conntrack + hooks / conntrack)" --unit ns/packet)"
+	out "# packet $tag: the hooks add $(awk '{ print ($1 - $2) }' "$file" | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }') ns per packet (median over $(wc -l < "$file") pairs)"
+}
+
+part_packet() {
+	out "# packet: the hooks' cost per packet in the kernel (kmod/bench.c), $PK_PAIRS pairs of $PK_ITERS packets, nf_lemonade loaded (default configuration)"
+	mod_on
+	[ -n "$(ip netns exec "$G" sh -c "mount -t debugfs none /sys/kernel/debug 2>/dev/null; ls $BENCH_FILE 2>/dev/null")" ] ||
+		{ echo "FAIL: $BENCH_FILE missing: build the module with LEMONADE_BENCH=1"; return 1; }
+	packet_flow unlisted 5201 none "(a) an unlisted established flow" || return 1
+	packet_flow listed-after-starttls 143 starttls "(b) a listed flow after IMAP STARTTLS" || return 1
+	packet_flow listed-negotiating 143 greet "(c) a listed flow under negotiation (greeting read)" || return 1
+	mod_off
+}
+
 # slab_snap FILE: "cache active_objs objsize num_slabs pagesperslab" per
 # cache, after every cache was shrunk (SLUB counts the free objects of a
 # CPU's current slab as active until it is flushed)
@@ -206,7 +265,7 @@ part_memory() {
 	mod_off
 }
 
-[ $# -gt 0 ] || set -- module nft memory
+[ $# -gt 0 ] || set -- module nft packet memory
 out "# make bench: $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $kver, $(nproc) vCPUs, module $(modinfo -F version "$REPO/kmod/nf_lemonade.ko" 2>/dev/null)"
 for part in "$@"; do
 	"part_$part" || ret=1

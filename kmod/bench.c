@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nf_lemonade: the per-packet benchmark. Built only with
+ * `make kmod LEMONADE_BENCH=1` (make bench does); never in the default
+ * build.
+ *
+ * Writing "SRC DST SPORT DPORT PAIRS ITERS" to
+ * /sys/kernel/debug/nf_lemonade/bench, from the netns where conntrack
+ * tracks that IPv4 TCP flow (SRC:SPORT -> DST:DPORT, its original
+ * direction), runs conntrack and the module's production hooks on one
+ * prepared packet of the flow: a pure ACK from its client, in window
+ * (sequence and acknowledgment numbers taken from conntrack's own record; the
+ * window field alternates so that conntrack does not count it as a
+ * retransmission). Each of PAIRS pairs times ITERS rounds of
+ * nf_conntrack_in() alone, and ITERS rounds of nf_conntrack_in() followed
+ * by the module's "in" and "out" hook functions (the ones registered,
+ * not copies), in alternating order, bottom halves off. Reading the file
+ * gives "ITERS NS_CONNTRACK NS_WITH_HOOKS" per pair.
+ */
+#include "lemonade.h"
+#include "bench.h"
+#include "hooks.h"
+
+#include <linux/debugfs.h>
+#include <linux/inet.h>
+#include <linux/ip.h>
+#include <linux/mutex.h>
+#include <linux/nsproxy.h>
+#include <linux/sched/clock.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/tcp.h>
+#include <linux/uaccess.h>
+#include <net/ip.h>
+#include <net/net_namespace.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_core.h>
+#include <net/netfilter/nf_conntrack_zones.h>
+
+#define BENCH_MAX_PAIRS	1000
+#define BENCH_MAX_ITERS	100000
+
+static DEFINE_MUTEX(bench_lock);
+static u64 bench_ns[BENCH_MAX_PAIRS][2];	/* under bench_lock */
+static unsigned int bench_pairs, bench_iters;
+static struct dentry *bench_dir;
+
+static struct sk_buff *bench_skb(struct net *net, struct nf_conn *ct,
+				 struct tcphdr **thp)
+{
+	const struct nf_conntrack_tuple *t =
+		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	struct sk_buff *skb;
+	struct iphdr *iph;
+	struct tcphdr *th;
+
+	skb = alloc_skb(LL_MAX_HEADER + sizeof(*iph) + sizeof(*th), GFP_KERNEL);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, LL_MAX_HEADER);
+	skb_reset_network_header(skb);
+	iph = skb_put_zero(skb, sizeof(*iph));
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->ttl = 64;
+	iph->protocol = IPPROTO_TCP;
+	iph->saddr = t->src.u3.ip;
+	iph->daddr = t->dst.u3.ip;
+	iph->tot_len = htons(sizeof(*iph) + sizeof(*th));
+	ip_send_check(iph);
+	skb_set_transport_header(skb, skb->len);
+	th = skb_put_zero(skb, sizeof(*th));
+	th->source = t->src.u.tcp.port;
+	th->dest = t->dst.u.tcp.port;
+	spin_lock_bh(&ct->lock);
+	th->seq = htonl(ct->proto.tcp.seen[IP_CT_DIR_ORIGINAL].td_end);
+	th->ack_seq = htonl(ct->proto.tcp.seen[IP_CT_DIR_REPLY].td_end);
+	spin_unlock_bh(&ct->lock);
+	th->doff = sizeof(*th) / 4;
+	th->ack = 1;
+	th->window = htons(502);
+	skb->protocol = htons(ETH_P_IP);
+	skb->dev = net->loopback_dev;
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	*thp = th;
+	return skb;
+}
+
+struct bench_run {
+	struct sk_buff *skb;
+	struct tcphdr *th;
+	struct nf_hook_state in, out;
+	unsigned int iters;
+};
+
+/* ITERS packets, with or without the hooks: nanoseconds, or 0 if one strayed */
+static u64 bench_half(struct bench_run *b, bool hooks)
+{
+	unsigned int i, bad = 0;
+	u64 t0, t;
+
+	local_bh_disable();
+	rcu_read_lock();
+	t0 = local_clock();
+	for (i = 0; i < b->iters; i++) {
+		b->th->window = htons(502 + (i & 1));
+		if (nf_conntrack_in(b->skb, &b->in) != NF_ACCEPT)
+			bad++;
+		if (hooks) {
+			if (lemonade_bench_hooks.in(NULL, b->skb, &b->in) != NF_ACCEPT)
+				bad++;
+			if (lemonade_bench_hooks.out(NULL, b->skb, &b->out) != NF_ACCEPT)
+				bad++;
+		}
+		nf_reset_ct(b->skb);
+	}
+	t = local_clock() - t0;
+	rcu_read_unlock();
+	local_bh_enable();
+	return bad ? 0 : max_t(u64, t, 1);
+}
+
+/* Does the prepared packet reach @ct, in window? */
+static bool bench_matches(struct bench_run *b, struct nf_conn *ct)
+{
+	enum ip_conntrack_info ctinfo;
+	bool ok;
+
+	local_bh_disable();
+	rcu_read_lock();
+	ok = nf_conntrack_in(b->skb, &b->in) == NF_ACCEPT &&
+	     nf_ct_get(b->skb, &ctinfo) == ct && ctinfo == IP_CT_ESTABLISHED;
+	nf_reset_ct(b->skb);
+	rcu_read_unlock();
+	local_bh_enable();
+	return ok;
+}
+
+static int bench_run(struct net *net, const char *src, const char *dst,
+		     u16 sport, u16 dport, unsigned int pairs,
+		     unsigned int iters)
+{
+	struct nf_conntrack_tuple tuple = {};
+	struct nf_conntrack_tuple_hash *h;
+	struct bench_run b = { .iters = iters };
+	unsigned int p;
+	struct nf_conn *ct;
+	int err = 0;
+
+	if (!in4_pton(src, -1, (u8 *)&tuple.src.u3.ip, -1, NULL) ||
+	    !in4_pton(dst, -1, (u8 *)&tuple.dst.u3.ip, -1, NULL))
+		return -EINVAL;
+	tuple.src.l3num = NFPROTO_IPV4;
+	tuple.src.u.tcp.port = htons(sport);
+	tuple.dst.u.tcp.port = htons(dport);
+	tuple.dst.protonum = IPPROTO_TCP;
+	tuple.dst.dir = IP_CT_DIR_ORIGINAL;
+	h = nf_conntrack_find_get(net, &nf_ct_zone_dflt, &tuple);
+	if (!h)
+		return -ENOENT;
+	ct = nf_ct_tuplehash_to_ctrack(h);
+	if (NF_CT_DIRECTION(h) != IP_CT_DIR_ORIGINAL ||
+	    ct->proto.tcp.state != TCP_CONNTRACK_ESTABLISHED) {
+		err = -EPROTO;
+		goto out;
+	}
+	b.skb = bench_skb(net, ct, &b.th);
+	if (!b.skb) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nf_hook_state_init(&b.in, NF_INET_PRE_ROUTING, NFPROTO_IPV4,
+			   net->loopback_dev, NULL, NULL, net, NULL);
+	nf_hook_state_init(&b.out, NF_INET_POST_ROUTING, NFPROTO_IPV4,
+			   NULL, net->loopback_dev, NULL, net, NULL);
+	if (!bench_matches(&b, ct)) {
+		err = -EPROTO;
+		goto out_skb;
+	}
+	for (p = 0; p < pairs; p++) {
+		bool hooks_first = p & 1;
+
+		bench_ns[p][hooks_first] = bench_half(&b, hooks_first);
+		bench_ns[p][!hooks_first] = bench_half(&b, !hooks_first);
+		if (!bench_ns[p][0] || !bench_ns[p][1]) {
+			err = -EPROTO;	/* the flow moved on: a stray verdict */
+			break;
+		}
+		cond_resched();
+	}
+	bench_pairs = p;
+	bench_iters = iters;
+out_skb:
+	kfree_skb(b.skb);
+out:
+	nf_ct_put(ct);
+	return err;
+}
+
+static ssize_t bench_write(struct file *file, const char __user *ubuf,
+			   size_t len, loff_t *ppos)
+{
+	char buf[96], src[16], dst[16];
+	unsigned int pairs, iters;
+	u16 sport, dport;
+	int err;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	if (sscanf(buf, "%15s %15s %hu %hu %u %u", src, dst, &sport, &dport,
+		   &pairs, &iters) != 6 ||
+	    !pairs || pairs > BENCH_MAX_PAIRS || !iters ||
+	    iters > BENCH_MAX_ITERS)
+		return -EINVAL;
+	mutex_lock(&bench_lock);
+	bench_pairs = 0;
+	err = bench_run(current->nsproxy->net_ns, src, dst, sport, dport,
+			pairs, iters);
+	mutex_unlock(&bench_lock);
+	return err ?: len;
+}
+
+static int bench_show(struct seq_file *m, void *v)
+{
+	unsigned int p;
+
+	mutex_lock(&bench_lock);
+	for (p = 0; p < bench_pairs; p++)
+		seq_printf(m, "%u %llu %llu\n", bench_iters, bench_ns[p][0],
+			   bench_ns[p][1]);
+	mutex_unlock(&bench_lock);
+	return 0;
+}
+
+static int bench_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, bench_show, NULL);
+}
+
+static const struct file_operations bench_fops = {
+	.owner		= THIS_MODULE,
+	.open		= bench_open,
+	.read		= seq_read,
+	.write		= bench_write,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+};
+
+void lemonade_bench_init(void)
+{
+	bench_dir = debugfs_create_dir("nf_lemonade", NULL);
+	debugfs_create_file("bench", 0600, bench_dir, NULL, &bench_fops);
+	pr_warn("built with LEMONADE_BENCH: /sys/kernel/debug/nf_lemonade/bench runs the hooks on demand\n");
+}
+
+void lemonade_bench_exit(void)
+{
+	debugfs_remove_recursive(bench_dir);
+}
