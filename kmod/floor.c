@@ -147,6 +147,14 @@ void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
 
 	if (!flow_established(ct))
 		return;
+	/*
+	 * At or above the floor already (conntrack's own timeout is longer,
+	 * or the pin stands and conntrack did not refresh): nothing to write,
+	 * and nothing to mark, as such a flow never borrows.
+	 */
+	if (nf_ct_is_confirmed(ct) &&
+	    (s32)(READ_ONCE(ct->timeout) - nfct_time_stamp) >= (s32)pin->low)
+		return;
 	if (refreshed_now(ct, &left, &own) && apply_pin(ct, pin)) {
 		if (f && READ_ONCE(f->unpinned))
 			WRITE_ONCE(f->unpinned, 0);
