@@ -98,8 +98,8 @@ struct bench_run {
  * kernel each registered hook, conntrack's own included, is one indirect
  * call from nf_hook_slow().
  */
-static unsigned int (*volatile bench_ct_in)(struct sk_buff *skb,
-					    const struct nf_hook_state *state) =
+static unsigned int (*bench_ct_in)(struct sk_buff *skb,
+				   const struct nf_hook_state *state) =
 	nf_conntrack_in;
 
 /* ITERS packets, with or without the hooks: nanoseconds, or 0 if one strayed */
@@ -113,7 +113,7 @@ static u64 bench_half(struct bench_run *b, bool hooks)
 	t0 = local_clock();
 	for (i = 0; i < b->iters; i++) {
 		b->th->window = htons(502 + (i & 1));
-		if (bench_ct_in(b->skb, &b->in) != NF_ACCEPT)
+		if (READ_ONCE(bench_ct_in)(b->skb, &b->in) != NF_ACCEPT)
 			bad++;
 		if (hooks) {
 			if (lemonade_bench_hooks.in(NULL, b->skb, &b->in) != NF_ACCEPT)
