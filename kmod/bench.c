@@ -11,11 +11,13 @@
  * prepared packet of the flow: a pure ACK from its client, in window
  * (sequence and acknowledgment numbers taken from conntrack's own record; the
  * window field alternates so that conntrack does not count it as a
- * retransmission). Each of PAIRS pairs times ITERS rounds of
- * nf_conntrack_in() alone, and ITERS rounds of nf_conntrack_in() followed
- * by the module's "in" and "out" hook functions (the ones registered,
- * not copies), in alternating order, bottom halves off. Reading the file
- * gives "ITERS NS_CONNTRACK NS_WITH_HOOKS" per pair.
+ * retransmission). Each of PAIRS rounds times ITERS packets three ways:
+ * nf_conntrack_in() alone; followed by two calls of an empty hook (what
+ * any two more hooks cost: each is an indirect call from nf_hook_slow());
+ * and followed by the module's "in" and "out" hook functions (the ones
+ * registered, not copies); the order turns with each round, bottom halves
+ * off. Reading the file gives "ITERS NS_CONNTRACK NS_EMPTY NS_HOOKS" per
+ * round.
  */
 #include "lemonade.h"
 #include "bench.h"
@@ -41,7 +43,9 @@
 #define BENCH_MAX_ITERS	100000
 
 static DEFINE_MUTEX(bench_lock);
-static u64 bench_ns[BENCH_MAX_PAIRS][2];	/* under bench_lock */
+/* what a round runs after conntrack */
+enum { BENCH_CT, BENCH_EMPTY, BENCH_HOOKS, BENCH_KINDS };
+static u64 bench_ns[BENCH_MAX_PAIRS][BENCH_KINDS];	/* under bench_lock */
 static unsigned int bench_pairs, bench_iters;
 static struct dentry *bench_dir;
 
@@ -102,12 +106,32 @@ static unsigned int (*bench_ct_in)(struct sk_buff *skb,
 				   const struct nf_hook_state *state) =
 	nf_conntrack_in;
 
-/* ITERS packets, with or without the hooks: nanoseconds, or 0 if one strayed */
-static u64 bench_half(struct bench_run *b, bool hooks)
+/* A hook that does nothing: the cost of being called at all. */
+static unsigned int bench_empty(void *priv, struct sk_buff *skb,
+				const struct nf_hook_state *state)
 {
+	return NF_ACCEPT;
+}
+
+static nf_hookfn *bench_empty_hook = bench_empty;
+
+/*
+ * ITERS packets through conntrack, then nothing, two empty hooks or the
+ * module's two hooks: nanoseconds, or 0 if a verdict strayed.
+ */
+static u64 bench_half(struct bench_run *b, int kind)
+{
+	nf_hookfn *in = NULL, *out = NULL;
 	unsigned int i, bad = 0;
 	u64 t0, t;
 
+	if (kind == BENCH_EMPTY) {
+		in = READ_ONCE(bench_empty_hook);
+		out = in;
+	} else if (kind == BENCH_HOOKS) {
+		in = lemonade_bench_hooks.in;
+		out = lemonade_bench_hooks.out;
+	}
 	local_bh_disable();
 	rcu_read_lock();
 	t0 = local_clock();
@@ -115,10 +139,10 @@ static u64 bench_half(struct bench_run *b, bool hooks)
 		b->th->window = htons(502 + (i & 1));
 		if (READ_ONCE(bench_ct_in)(b->skb, &b->in) != NF_ACCEPT)
 			bad++;
-		if (hooks) {
-			if (lemonade_bench_hooks.in(NULL, b->skb, &b->in) != NF_ACCEPT)
+		if (in) {
+			if (in(NULL, b->skb, &b->in) != NF_ACCEPT)
 				bad++;
-			if (lemonade_bench_hooks.out(NULL, b->skb, &b->out) != NF_ACCEPT)
+			if (out(NULL, b->skb, &b->out) != NF_ACCEPT)
 				bad++;
 		}
 		nf_reset_ct(b->skb);
@@ -187,11 +211,16 @@ static int bench_run(struct net *net, const char *src, const char *dst,
 		goto out_skb;
 	}
 	for (p = 0; p < pairs; p++) {
-		bool hooks_first = p & 1;
+		int k, kind;
 
-		bench_ns[p][hooks_first] = bench_half(&b, hooks_first);
-		bench_ns[p][!hooks_first] = bench_half(&b, !hooks_first);
-		if (!bench_ns[p][0] || !bench_ns[p][1]) {
+		/* the order turns with each round: no kind always goes first */
+		for (k = 0; k < BENCH_KINDS; k++) {
+			kind = (p + k) % BENCH_KINDS;
+			bench_ns[p][kind] = bench_half(&b, kind);
+			if (!bench_ns[p][kind])
+				break;
+		}
+		if (k < BENCH_KINDS) {
 			err = -EPROTO;	/* the flow moved on: a stray verdict */
 			break;
 		}
@@ -238,8 +267,9 @@ static int bench_show(struct seq_file *m, void *v)
 
 	mutex_lock(&bench_lock);
 	for (p = 0; p < bench_pairs; p++)
-		seq_printf(m, "%u %llu %llu\n", bench_iters, bench_ns[p][0],
-			   bench_ns[p][1]);
+		seq_printf(m, "%u %llu %llu %llu\n", bench_iters,
+			   bench_ns[p][BENCH_CT], bench_ns[p][BENCH_EMPTY],
+			   bench_ns[p][BENCH_HOOKS]);
 	mutex_unlock(&bench_lock);
 	return 0;
 }

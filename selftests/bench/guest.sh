@@ -184,11 +184,24 @@ packet_flow() {
 	fi
 	kill "$pid"
 	wait "$pid" 2>/dev/null
-	# per pair: ns per packet with the hooks, without (conntrack alone)
-	awk '{ printf "%.2f %.2f\n", $3 / $1, $2 / $1 }' "$OUTD/packet-$tag.raw" > "$file"
-	out "$($PY "$STATS" "$file" "packet-$tag (conntrack + hooks / conntrack)" --unit ns/packet)"
-	out "# packet $tag: the hooks add $(awk '{ print ($1 - $2) }' "$file" | sort -n |
-		awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }') ns per packet (median over $(wc -l < "$file") pairs)"
+	# per round, ns per packet: conntrack alone, + two empty hooks, +
+	# the module's two hooks
+	awk '{ printf "%.2f %.2f\n", $4 / $1, $2 / $1 }' "$OUTD/packet-$tag.raw" > "$file"
+	awk '{ printf "%.2f %.2f\n", $3 / $1, $2 / $1 }' "$OUTD/packet-$tag.raw" > "$OUTD/packet-$tag.empty"
+	awk '{ printf "%.2f %.2f\n", $4 / $1, $3 / $1 }' "$OUTD/packet-$tag.raw" > "$OUTD/packet-$tag.own"
+	out "$($PY "$STATS" "$file" "packet-$tag (conntrack + the module's hooks / conntrack)" --unit ns/packet)"
+	out "$($PY "$STATS" "$OUTD/packet-$tag.empty" "packet-$tag (conntrack + two empty hooks / conntrack)" --unit ns/packet)"
+	out "$($PY "$STATS" "$OUTD/packet-$tag.own" "packet-$tag (conntrack + the module's hooks / conntrack + two empty hooks)" --unit ns/packet)"
+	out "# packet $tag, median ns per packet over $(wc -l < "$file") rounds: conntrack $(med 2 "$OUTD/packet-$tag.raw"), two empty hooks +$(med 3-2 "$OUTD/packet-$tag.raw"), the module's hooks +$(med 4-2 "$OUTD/packet-$tag.raw") (their own work +$(med 4-3 "$OUTD/packet-$tag.raw"))"
+}
+
+# med COL|COLA-COLB FILE: the median per packet of a column (or of a
+# difference of two) of the raw rounds "ITERS CT EMPTY HOOKS"
+med() {
+	local a=${1%-*} b=${1#*-}
+	[ "$a" = "$1" ] && b=0
+	awk -v a="$a" -v b="$b" '{ print ($a - (b ? $b : 0)) / $1 }' "$2" | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 part_packet() {
