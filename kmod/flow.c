@@ -79,13 +79,11 @@ static int lemonade_help(struct sk_buff *skb, unsigned int protoff,
 	return NF_ACCEPT;
 }
 
-/* The state of @ct if it carries our helper, else NULL. RCU held. */
-struct lemonade_flow *lemonade_flow(const struct nf_conn *ct)
+/* lemonade_flow() past the helper bit. RCU held. */
+struct lemonade_flow *__lemonade_flow(const struct nf_conn *ct)
 {
 	const struct nf_conn_help *help;
 
-	if (!test_bit(IPS_HELPER_BIT, &ct->status))
-		return NULL;
 	help = nfct_help(ct);
 	if (!help || rcu_access_pointer(help->helper) != lemonade_helper ||
 	    !lemonade_helper)

@@ -138,7 +138,18 @@ void lemonade_flow_net_init(struct lemonade_net *ln);
 void lemonade_flow_net_exit(struct lemonade_net *ln);
 
 bool lemonade_flow_mark(struct nf_conn *ct, u16 port, u8 proto);
-struct lemonade_flow *lemonade_flow(const struct nf_conn *ct);
+struct lemonade_flow *__lemonade_flow(const struct nf_conn *ct);
+
+/*
+ * The state of @ct if it carries our helper, else NULL. RCU held. Every
+ * packet asks, in both hooks: a flow with no helper at all is told here,
+ * without a call.
+ */
+static inline struct lemonade_flow *lemonade_flow(const struct nf_conn *ct)
+{
+	return test_bit(IPS_HELPER_BIT, &ct->status) ? __lemonade_flow(ct) : NULL;
+}
+
 const struct lemonade_pin *lemonade_flow_pin(const struct lemonade_cfg *cfg,
 					     const struct nf_conn *ct,
 					     struct lemonade_flow *f);
