@@ -26,7 +26,8 @@
  * conntrack telling us. The passes due share one walk of the list (a
  * cycle), spread over runs of the work that each visit or release at most
  * FLOOR_BUDGET flows and requeue at once, so no run grows with the number
- * of listed flows.
+ * of listed flows (the flows adopted at load, an array that only shrinks,
+ * are visited in the run that starts a cycle).
  */
 #include "floor.h"
 #include "events.h"
@@ -149,12 +150,19 @@ void lemonade_floor(struct lemonade_net *ln, struct nf_conn *ct,
 		return;
 	/*
 	 * At or above the floor already (conntrack's own timeout is longer,
-	 * or the pin stands and conntrack did not refresh): nothing to write,
-	 * and nothing to mark, as such a flow never borrows.
+	 * or the pin stands and conntrack did not refresh): nothing to write.
+	 * A timeout longer than the pin itself is conntrack's: marked, so
+	 * that no pass takes the flow's age from a pin it does not have.
 	 */
-	if (nf_ct_is_confirmed(ct) &&
-	    (s32)(READ_ONCE(ct->timeout) - nfct_time_stamp) >= (s32)pin->low)
-		return;
+	if (nf_ct_is_confirmed(ct)) {
+		left = READ_ONCE(ct->timeout) - nfct_time_stamp;
+		if (left >= (s32)pin->low) {
+			/* longer than any pin: conntrack's own, no pin of ours */
+			if (f && left > (s32)pin->set && !READ_ONCE(f->unpinned))
+				WRITE_ONCE(f->unpinned, 1);
+			return;
+		}
+	}
 	if (refreshed_now(ct, &left, &own) && apply_pin(ct, pin)) {
 		if (f && READ_ONCE(f->unpinned))
 			WRITE_ONCE(f->unpinned, 0);
@@ -247,6 +255,7 @@ struct lemonade_cycle {
 	struct lemonade_walk walk;
 	u32 t0;			/* nfct_time_stamp: idle times are as of it */
 	bool withdraw, rearm, recycle, releasing;
+	bool stale;		/* the plan's configuration was replaced */
 	unsigned int withdrawn, rearmed;
 	/* recycle: release buckets above cut, and cut_quota flows of cut */
 	unsigned int todo, done, cut, cut_quota;
@@ -344,15 +353,20 @@ static void cycle_one(struct nf_conn *ct, struct lemonade_flow *f, void *arg)
 		return;
 	if (c->withdraw)
 		hand_back(ct, pass_pin(c->cfg, ct, f), &c->withdrawn);
+	/*
+	 * A borrowing flow is counted before any re-arm (which would make it
+	 * look fresh) and is not re-armed: if it stays, the next cycle does
+	 * it, days before it could run out. An adopted flow's timeout was not
+	 * necessarily set by the floor (it may carry no packet since): its
+	 * idle time cannot be told, and the module never takes a flow stock
+	 * Linux would keep.
+	 */
+	if (c->recycle && f && loan_idle(c, ct, f, &idle)) {
+		c->hist[idle_bucket(idle)]++;
+		return;
+	}
 	if (c->rearm)
 		rearm_one(c->cfg, ct, f, &c->rearmed);
-	/*
-	 * An adopted flow's timeout was not necessarily set by the floor (it
-	 * may carry no packet since): its idle time cannot be told, and the
-	 * module never takes a flow stock Linux would keep.
-	 */
-	if (c->recycle && f && loan_idle(c, ct, f, &idle))
-		c->hist[idle_bucket(idle)]++;
 }
 
 /* One listed flow in the second walk: release it if it is planned to go. */
@@ -511,6 +525,7 @@ static bool recycle_step(struct lemonade_net *ln, struct lemonade_cycle *c)
 	    c->done < c->todo)
 		return false;
 	lemonade_flows_step_end(ln, &c->walk);
+	c->stale = stale;
 	return true;
 }
 
@@ -528,10 +543,10 @@ static void cycle_end(struct lemonade_net *ln, struct lemonade_cycle *c)
 		 * of other flows): look again after 1, 2, 4 ... 64 s, not
 		 * every second.
 		 */
-		if (!c->done && above(ln->net, c->cfg->high_water))
-			ln->pressure_backoff = min(ln->pressure_backoff * 2 ?: 1, 64U);
-		else
+		if (c->done || !above(ln->net, c->cfg->high_water))
 			ln->pressure_backoff = 0;
+		else if (!c->stale)	/* else the new configuration decides */
+			ln->pressure_backoff = min(ln->pressure_backoff * 2 ?: 1, 64U);
 		if (ln->pressure_backoff)
 			WRITE_ONCE(ln->pressure_after,
 				   jiffies + ln->pressure_backoff * HZ);
@@ -603,6 +618,9 @@ unsigned long lemonade_floor_work(struct lemonade_net *ln)
 		if (!lemonade_flows_step(ln, &c->walk, FLOOR_BUDGET, cycle_one, c))
 			return at_once(now);
 		c->releasing = c->recycle && recycle_plan(c);
+		/* the release walk in runs of its own */
+		if (c->releasing)
+			return at_once(now);
 	}
 	if (c->releasing && !recycle_step(ln, c))
 		return at_once(now);

@@ -408,12 +408,12 @@ void lemonade_flows_step_end(struct lemonade_net *ln, struct lemonade_walk *w)
 {
 	struct lemonade_shard *s = &ln->shards[w->shard];
 
-	if (!w->placed)
-		return;
-	spin_lock_bh(&s->lock);
-	list_del(&w->cursor.node);
-	spin_unlock_bh(&s->lock);
-	w->placed = false;
+	if (w->placed) {
+		spin_lock_bh(&s->lock);
+		list_del(&w->cursor.node);
+		spin_unlock_bh(&s->lock);
+		w->placed = false;
+	}
 	w->shard = 0;
 }
 

@@ -105,7 +105,7 @@ struct lemonade_net {
 	unsigned int pressure_backoff;	/* seconds, after a fruitless pass */
 	unsigned long rearm_at;		/* jiffies; next re-arm of unlimited flows */
 	struct lemonade_cycle *cycle;	/* floor.c: the passes under way */
-	unsigned long guard_at;		/* jiffies; the guard's next look (main.c) */
+	unsigned long guard_at;		/* jiffies; the guard's next look, 0: now */
 	/* flow.c: linked flows and the guard's negotiation records */
 	struct lemonade_shard shards[LEMONADE_SHARDS];
 	atomic_t nlinked;

@@ -47,11 +47,12 @@ static void lemonade_net_work(struct work_struct *work)
 	}
 	earliest(&next, lemonade_floor_work(ln));
 	/* on its own clock: a floor cycle requeues the work many times */
-	if (time_before(now, ln->guard_at)) {
+	if (ln->guard_at && time_before(now, ln->guard_at)) {
 		earliest(&next, ln->guard_at);
 	} else {
+		/* 0: nothing in progress, look at every run (a counter read) */
 		g = lemonade_guard_work(ln);
-		ln->guard_at = g ?: now;
+		ln->guard_at = g;
 		earliest(&next, g);
 	}
 	if (!next)
@@ -70,7 +71,6 @@ static int __net_init lemonade_net_init(struct net *net)
 	ln->net = net;
 	ln->pressure_after = jiffies;
 	ln->rearm_at = jiffies;
-	ln->guard_at = jiffies;
 	mutex_init(&ln->lock);
 	INIT_DELAYED_WORK(&ln->scan, lemonade_net_work);
 	lemonade_flow_net_init(ln);
