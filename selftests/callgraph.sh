@@ -11,10 +11,15 @@
 set -u
 cd "$(dirname "$0")/../kmod" || exit 2
 quiet=${1:-}
-# the module's objects, as kmod/Kbuild lists them
-objs=$(sed -n '/^nf_lemonade-y/,/^$/p' Kbuild | tr ' \\' '\n\n' | grep '\.o$')
+# the module's objects, as kmod/Kbuild lists them: those of every build
+# (nf_lemonade-y :=), then the optional ones (nf_lemonade-y +=, such as
+# bench.o of make bench) where they were built
+objs=$(sed -n '/^nf_lemonade-y :=/,/^$/p' Kbuild | tr ' \\' '\n\n' | grep '\.o$')
 for o in $objs; do
 	[ -f "$o" ] || { echo "Error: kmod/$o missing: run make kmod first" >&2; exit 2; }
+done
+for o in $(sed -n 's/^nf_lemonade-y += //p' Kbuild); do
+	[ -f "$o" ] && objs="$objs $o"
 done
 
 edges=$(
