@@ -42,14 +42,17 @@ esac
 ip netns exec "$G" conntrack -L -p tcp --dport 587 2>/dev/null | grep -q helper=lemonade &&
 	fail "the entry still shows helper=lemonade"
 ip netns exec "$G" conntrack -D -p tcp --dport 587 >/dev/null 2>&1
-[ "$(ip netns exec "$G" lemonctl -j stats | jq .guard_buffers)" -eq 1 ] ||
-	fail "the record went before the stall limit was lowered"
+# the floor's sweep (every scan_interval) may already have let go of the
+# unhelped flow, and its record with it; else the reaper does, once the
+# stall limit is short (slower kernels: LEMONADE_TIMEOUT_SCALE)
+sc=${LEMONADE_TIMEOUT_SCALE:-1}
+info "records in use after the delete: $(ip netns exec "$G" lemonctl -j stats | jq .guard_buffers)"
 echo 1 > /sys/module/nf_lemonade/parameters/guard_stall
-wait_for 10 sh -c "[ \$(ip netns exec $G lemonctl -j stats | jq .guard_buffers) -eq 0 ]" &&
+wait_for $((10 * sc)) sh -c "[ \$(ip netns exec $G lemonctl -j stats | jq .guard_buffers) -eq 0 ]" &&
 	pass "the record was given back" ||
 	fail "records in use: $(ip netns exec "$G" lemonctl -j stats | jq .guard_buffers)"
-wait_for 25 sh -c "[ \$(ip netns exec $G lemonctl -j stats | jq .listed) -eq 0 ]" &&
+wait_for $((25 * sc)) sh -c "[ \$(ip netns exec $G lemonctl -j stats | jq .listed) -eq 0 ]" &&
 	pass "the flow left the list of listed flows" ||
-	fail "listed flows: $(ip netns exec "$G" lemonctl -j stats | jq .listed)"
+	fail "listed flows: $(ip netns exec "$G" lemonctl -j stats | jq .listed); entries to 587: $(ip netns exec "$G" conntrack -L -p tcp --dport 587 2>/dev/null | tr '\n' ' ')"
 touch "$TMPD/ehlo"
 exit $ret
