@@ -157,9 +157,10 @@ topo_up() {
 		net.netfilter.nf_conntrack_tcp_timeout_established=$VENDOR_EST
 }
 
-# serve_start PORT...: real TCP servers in $S
+# serve_start PORT...: real TCP servers in $S (for SERVE_LIFETIME, 1500,
+# seconds at most)
 serve_start() {
-	ip netns exec "$S" $PY "$PEER" serve "$@" --lifetime 1500 &
+	ip netns exec "$S" $PY "$PEER" serve "$@" --lifetime "${SERVE_LIFETIME:-1500}" &
 	BG_PIDS+=($!)
 	local p
 	for p in "$@"; do

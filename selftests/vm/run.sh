@@ -209,7 +209,7 @@ trap 'rm -rf "$ctl"' EXIT
 } >"$ctl/env"
 printf '%s\n' "$guest_cmd" >"$ctl/cmd"
 
-bad_re='WARNING:|BUG:|Oops|general protection|kernel BUG|UBSAN|KASAN|possible recursive locking|lockdep|RCU stall|rcu_sched self-detected|refcount_t:|Call Trace|ODEBUG'
+bad_re='WARNING:|BUG:|Oops|general protection|kernel BUG|UBSAN|KASAN:|possible recursive locking|possible circular locking|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|lockdep is turned off|RCU stall|rcu_sched self-detected|refcount_t:|Call Trace|ODEBUG'
 
 # Stage 2: PID 1 after switch_root, running the host's bash on the overlay.
 {
