@@ -15,6 +15,7 @@ hold ...           open connections one after another, record their local
                    socket errors to OUT.err), send (a NOOP line, OUT.send).
                    --src binds the connections to a source address; each
                    OK line ends with the seconds connect() took.
+                   --ping-timeout: seconds a PING waits for its PONG (30).
 synflood ...       send COUNT SYNs to ADDR:PORT from non-blocking sockets
                    (the server is expected not to answer), write READY and
                    keep the sockets until SIGTERM.
@@ -138,7 +139,7 @@ def cmd_hold(args):
         res = []
         for s in socks:
             try:
-                s.settimeout(30)
+                s.settimeout(args.ping_timeout)
                 s.sendall(b"PING\n")
                 res.append("PONG" if s.recv(5) == b"PONG\n" else "BAD")
             except OSError as e:
@@ -341,6 +342,7 @@ def main():
     h.add_argument("--sig2", default="DRIP", choices=["DRIP", "FLOOD"])
     h.add_argument("--lifetime", type=int, default=1200)
     h.add_argument("--src")
+    h.add_argument("--ping-timeout", type=float, default=30)
     f = sub.add_parser("synflood")
     f.add_argument("--addr", required=True)
     f.add_argument("--port", type=int, required=True)

@@ -1,0 +1,260 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Real idle, sourced by the floor_realidle*.sh tests after lib.sh: the
+# gateway forgets an idle flow the way a short-timeout appliance does, and
+# a forgotten flow stays dead. The floor is not read back from conntrack
+# here; the client lives it: it idles well past conntrack's own timeout and
+# then uses the same connection again.
+#
+# The gateway: conntrack's own established, unacknowledged and
+# retransmission timeouts are IDLE_EST seconds; no mid-stream pickup
+# (nf_conntrack_tcp_loose=0); the forward chain passes packets of tracked
+# flows and SYNs of new ones and drops the rest (counter fwd_drop), so a
+# packet of a flow conntrack forgot is dropped, not picked up again.
+#
+# NAT: none; snat (the gateway masquerades the client behind its
+# server-side addresses); dnat (the client addresses the gateway's
+# client-side addresses on port 10000 + P, forwarded to the server's P:
+# the listed port is the one the server sees).
+#
+# Each run holds, per family, three connections to the listed ports 143,
+# 587 and 674 and one control connection to the unlisted 8143 that idles
+# just as long: the control must die (on stock Linux the listed ones die
+# the same way), or the gateway did not forget idle flows and the test
+# would prove nothing.
+
+IDLE_EST=4
+IDLE_FOR=$((5 * IDLE_EST))
+IDLE_LISTED=143,587,674
+IDLE_CONTROL=8143
+
+# idle_topo NAT: the topology above
+idle_topo() {
+	IDLE_NAT=$1
+	topo_up
+	ip netns exec "$G" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 \
+		net.netfilter.nf_conntrack_tcp_timeout_established=$IDLE_EST \
+		net.netfilter.nf_conntrack_tcp_timeout_unacknowledged=$IDLE_EST \
+		net.netfilter.nf_conntrack_tcp_timeout_max_retrans=$IDLE_EST ||
+		{ echo "FAIL: the gateway's conntrack sysctls"; exit $ksft_fail; }
+	ip netns exec "$G" nft -f - <<-EOF || { echo "FAIL: the gateway's forward chain"; exit $ksft_fail; }
+	flush chain inet filter forward
+	add counter inet filter fwd_drop
+	add rule inet filter forward ct state established,related counter name fwd_est accept
+	add rule inet filter forward ct state new tcp flags & (fin|syn|rst|ack) == syn accept
+	add rule inet filter forward counter name fwd_drop drop
+	EOF
+	case $IDLE_NAT in
+	none) ;;
+	snat)
+		ip netns exec "$G" nft -f - <<-EOF || { echo "FAIL: masquerade"; exit $ksft_fail; }
+		table inet nat {
+			chain postrouting {
+				type nat hook postrouting priority srcnat; policy accept;
+				oifname "gs" masquerade
+			}
+		}
+		EOF
+		;;
+	dnat)
+		local p rules=""
+		for p in ${IDLE_LISTED//,/ } $IDLE_CONTROL; do
+			rules="$rules
+			iifname \"gc\" meta nfproto ipv4 tcp dport $((10000 + p)) dnat ip to $S4:$p
+			iifname \"gc\" meta nfproto ipv6 tcp dport $((10000 + p)) dnat ip6 to [$S6]:$p"
+		done
+		ip netns exec "$G" nft -f - <<-EOF || { echo "FAIL: dnat"; exit $ksft_fail; }
+		table inet nat {
+			chain prerouting {
+				type nat hook prerouting priority dstnat; policy accept;
+				$rules
+			}
+		}
+		EOF
+		;;
+	*) echo "FAIL: idle_topo: unknown NAT '$IDLE_NAT'"; exit $ksft_fail ;;
+	esac
+}
+
+# idle_addr FAMILY (4 or 6): the address a client connects to
+idle_addr() {
+	case $IDLE_NAT$1 in
+	dnat4) echo $G4C ;;
+	dnat6) echo $G6C ;;
+	*4) echo $S4 ;;
+	*) echo $S6 ;;
+	esac
+}
+
+# idle_port P: the port a client connects to for the server's P
+idle_port() {
+	if [ "$IDLE_NAT" = dnat ]; then
+		echo $((10000 + $1))
+	else
+		echo "$1"
+	fi
+}
+
+# idle_ports LIST: idle_port of each port of a comma-separated LIST
+idle_ports() {
+	local p out=""
+	for p in ${1//,/ }; do
+		out="$out${out:+,}$(idle_port "$p")"
+	done
+	echo "$out"
+}
+
+# idle_ping NAME: one round trip on every connection of hold client NAME;
+# prints its results on one line (PONG, or what the connection saw)
+idle_ping() {
+	local pid
+	eval "pid=\$PID_$1"
+	rm -f "$TMPD/$1.ping"
+	kill -USR1 "$pid"
+	if wait_for 200 test -s "$TMPD/$1.ping"; then
+		tr '\n' ' ' < "$TMPD/$1.ping"
+	else
+		echo "no answer"
+	fi
+}
+
+# idle_control_gone: conntrack in the gateway lists no control flow (it
+# expired: conntrack's own timeout has passed for every flow idle as long)
+idle_control_gone() {
+	! ip netns exec "$G" conntrack -L -p tcp --dport "$(idle_port $IDLE_CONTROL)" 2>/dev/null |
+		grep -q .
+}
+
+# idle_wait SINCE WHAT: wait until the control flows expired and at least
+# IDLE_FOR seconds passed since SINCE (a date +%s)
+idle_wait() {
+	local since=$1 what=$2 cap=$((120 * ${LEMONADE_TIMEOUT_SCALE:-1}))
+	if wait_for "$cap" idle_control_gone; then
+		info "$what: conntrack forgot the control flows after $(($(date +%s) - since)) s"
+	else
+		fail "$what: conntrack still lists the control flows after $cap s"
+	fi
+	while [ $(($(date +%s) - since)) -lt $IDLE_FOR ] && [ $((SECONDS)) -lt 86400 ]; do
+		sleep 0.5
+	done
+}
+
+# idle_run NAT: the two real-idle cases, IPv4 and IPv6, through NAT
+idle_run() {
+	local fam addr t0 res drops0 drops1
+
+	idle_topo "$1"
+	lemonade_load
+	serve_start ${IDLE_LISTED//,/ } $IDLE_CONTROL
+	info "gateway: conntrack's own timeouts $IDLE_EST s, nf_conntrack_tcp_loose=0, untracked packets dropped; NAT: $IDLE_NAT"
+
+	# 1. Idle: the client sends nothing and receives nothing.
+	for fam in 4 6; do
+		addr=$(idle_addr $fam)
+		hold "$C" l$fam "$addr" "$(idle_ports $IDLE_LISTED)" 3 --ping-timeout 20
+		hold "$C" u$fam "$addr" "$(idle_port $IDLE_CONTROL)" 1 --ping-timeout 10
+	done
+	for n in l4 l6 u4 u6; do
+		res=$(idle_ping $n)
+		case $n$res in
+		l?"PONG PONG PONG "|u?"PONG ") ;;
+		*) fail "setup: $n's first round trip: $res" ;;
+		esac
+	done
+	t0=$(date +%s)
+	idle_wait "$t0" "idle"
+	drops0=$(idle_drops)
+	for fam in 4 6; do
+		res=$(idle_ping l$fam)
+		if [ "$res" = "PONG PONG PONG " ]; then
+			pass "IPv$fam ($IDLE_NAT): the connections to $IDLE_LISTED carry a round trip after $(($(date +%s) - t0)) s idle (conntrack's own timeout: $IDLE_EST s)"
+		else
+			fail "IPv$fam ($IDLE_NAT): the connections to $IDLE_LISTED after $(($(date +%s) - t0)) s idle: $res(want PONG PONG PONG)"
+		fi
+		res=$(idle_ping u$fam)
+		if [ "$res" = "PONG " ]; then
+			fail "IPv$fam ($IDLE_NAT): the control connection to $IDLE_CONTROL still carries after its entry expired: the gateway did not forget it, the test proves nothing"
+		else
+			pass "IPv$fam ($IDLE_NAT): control: the connection to $IDLE_CONTROL idle as long is dead ($res)"
+		fi
+	done
+	drops1=$(idle_drops)
+	if [ "$drops1" -gt "$drops0" ]; then
+		pass "the gateway dropped $((drops1 - drops0)) packets of forgotten flows"
+	else
+		fail "the gateway dropped no packet of a forgotten flow"
+	fi
+
+	# 2. Dormant: the server's data goes unacknowledged (the client drops
+	# every TCP segment it receives) until the client wakes up.
+	for fam in 4 6; do
+		addr=$(idle_addr $fam)
+		hold "$C" d$fam "$addr" "$(idle_ports $IDLE_LISTED)" 3
+		hold "$C" e$fam "$addr" "$(idle_port $IDLE_CONTROL)" 1
+	done
+	kill -USR2 "$PID_d4" "$PID_d6" "$PID_e4" "$PID_e6"
+	wait_for 60 idle_socks_all 'v["bytes_acked"] >= 2000' d4 d6 e4 e6 ||
+		fail "the server's data did not reach every new connection"
+	ip netns exec "$C" nft -f - <<-EOF || fail "the client's dormant table"
+	table inet dormant {
+		chain input {
+			type filter hook input priority filter; policy accept;
+			meta l4proto tcp drop
+		}
+	}
+	EOF
+	t0=$(date +%s)
+	# on the wire: every server connection has data nobody acknowledges
+	# and has retransmitted it
+	if wait_for 60 idle_socks_all 'v["unacked"] > 0 && v["retrans_total"] >= 2' d4 d6 e4 e6; then
+		pass "dormant client: every server connection has unacknowledged data and has retransmitted it"
+	else
+		fail "dormant client: $(ip netns exec "$S" ss -tinOH state established | grep -o 'unacked:[0-9]*\|retrans:[0-9/]*' | tr '\n' ' ')"
+	fi
+	idle_wait "$t0" "dormant"
+	ip netns exec "$C" nft delete table inet dormant
+	info "client awake after $(($(date +%s) - t0)) s"
+	# the server's next retransmission (its backoff is below a minute
+	# here) reaches the client, which acknowledges everything
+	if wait_for $((150 * ${LEMONADE_TIMEOUT_SCALE:-1})) idle_socks_all 'v["unacked"] == 0' d4 d6; then
+		pass "dormant ($IDLE_NAT): the server's unacknowledged data on $IDLE_LISTED reached the client and was acknowledged after $(($(date +%s) - t0)) s"
+	else
+		fail "dormant ($IDLE_NAT): the server's data on $IDLE_LISTED is still unacknowledged $(($(date +%s) - t0)) s after the client went dormant: $(ip netns exec "$S" ss -tinOH state established | grep -o 'unacked:[0-9]*' | tr '\n' ' ')"
+	fi
+	if idle_socks_all 'v["unacked"] > 0' e4 e6; then
+		pass "dormant ($IDLE_NAT): control: the server's data on $IDLE_CONTROL is still unacknowledged (its flow was forgotten)"
+	else
+		fail "dormant ($IDLE_NAT): control: the server's data on $IDLE_CONTROL was acknowledged: the gateway did not forget it, the test proves nothing"
+	fi
+}
+
+# idle_socks_all COND CLIENT...: server_socks_all's test over the server's
+# sockets of the connections of hold clients CLIENT... (picked by the
+# client's port, which neither NAT here changes); there are some
+idle_socks_all() {
+	local cond=$1 f="" c p
+	shift
+	for c in "$@"; do
+		for p in $(awk '$1 == "OK" { print $3 }' "$TMPD/$c"); do
+			f="$f${f:+ or }dport = :$p"
+		done
+	done
+	[ -n "$f" ] || return 1
+	ip netns exec "$S" ss -tinOH state established "( $f )" | awk '
+	{
+		delete v
+		for (i = 1; i <= NF; i++) if (split($i, kv, ":") == 2 && kv[2] ~ /^[0-9]/) {
+			v[kv[1]] = kv[2] + 0
+			if (kv[1] == "retrans") { split(kv[2], r, "/"); v["retrans_total"] = r[2] + 0 }
+		}
+		n++
+		if (!('"$cond"')) bad++
+	}
+	END { exit !(n > 0 && !bad) }'
+}
+
+# idle_drops: packets the gateway's forward chain dropped
+idle_drops() {
+	ip netns exec "$G" nft list counter inet filter fwd_drop |
+		awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
