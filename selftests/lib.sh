@@ -52,7 +52,8 @@ setup_ns() {
 	local v name
 	for v in "$@"; do
 		name="$v-$(mktemp -u XXXXXX)"
-		ip netns add "$name" || exit $ksft_skip
+		# the suite's own setup: a failure, never a skip
+		ip netns add "$name" || { echo "FAIL: ip netns add $name"; exit $ksft_fail; }
 		ip -n "$name" link set lo up
 		NS_LIST+=("$name")
 		printf -v "$v" '%s' "$name"
@@ -405,10 +406,12 @@ inject() {
 		info "the ICMP error was neither counted by the shield nor received by the client within 20 s"
 }
 
-# mail_up: scripted mail servers in $S (587 smtp, 143 imap, 674 acap,
-# 2587 smtp that masks STARTTLS itself)
+# mail_up [mailpeer.py serve options]: scripted mail servers in $S (587
+# smtp, 143 imap, 674 acap, 2587 smtp that masks STARTTLS itself); their
+# process is $MAIL_PID
 mail_up() {
-	ip netns exec "$S" $PY "$HERE/mailpeer.py" serve --lifetime 1500 &
+	ip netns exec "$S" $PY "$HERE/mailpeer.py" serve --lifetime 1500 "$@" &
+	MAIL_PID=$!
 	BG_PIDS+=($!)
 	local p
 	for p in 587 143 674 2587; do

@@ -11,6 +11,10 @@ mailpeer.py serve [--lifetime S] [--ports 587,143,674,2587]
          already carries XXXXXXXA (masked upstream).
     --split-file F: the 587 server sends its EHLO reply in two parts, the
     second (from "250-STARTTLS" on) only once F exists.
+    --chunk N: every reply of the negotiation goes out N bytes per
+    segment (TCP_NODELAY, 3 ms apart; 1: byte by byte).
+    --cut: every reply carrying STARTTLS goes out in two segments, the
+    first ending inside the keyword ("...STAR" | "TTLS...").
 mailpeer.py talk --addr A --port P --proto smtp|imap|acap [--starttls]
                  [--hold-file F] [--pause FILE]
     runs the client side of the negotiation, prints every line received
@@ -53,6 +57,24 @@ def lines(conn):
 
 
 SPLIT = None   # --split-file
+CHUNK = 0      # --chunk
+CUT = False    # --cut
+
+
+def out(conn, data):
+    """A reply of the negotiation, in segments as --chunk/--cut say."""
+    if CUT and b"STARTTLS" in data:
+        i = data.index(b"STARTTLS") + 4
+        conn.sendall(data[:i])
+        time.sleep(0.05)
+        conn.sendall(data[i:])
+        return
+    if not CHUNK:
+        conn.sendall(data)
+        return
+    for i in range(0, len(data), CHUNK):
+        conn.sendall(data[i:i + CHUNK])
+        time.sleep(0.003)
 
 
 def wait_file(path, secs=30):
@@ -63,59 +85,59 @@ def wait_file(path, secs=30):
 
 
 def smtp(conn, masked):
-    conn.sendall(GREET_SMTP)
+    out(conn, GREET_SMTP)
     for line in lines(conn):
         verb = line.split(b" ")[0].upper()
         if verb in (b"EHLO", b"HELO") and SPLIT and not masked:
             cut = EHLO.index(b"250-STARTTLS")
-            conn.sendall(EHLO[:cut])
+            out(conn, EHLO[:cut])
             wait_file(SPLIT)
-            conn.sendall(EHLO[cut:])
+            out(conn, EHLO[cut:])
         elif verb in (b"EHLO", b"HELO"):
-            conn.sendall(EHLO.replace(b"STARTTLS", b"XXXXXXXA")
+            out(conn, EHLO.replace(b"STARTTLS", b"XXXXXXXA")
                          if masked else EHLO)
         elif verb == b"STARTTLS":
-            conn.sendall(b"220 2.0.0 Ready to start TLS\r\n")
+            out(conn, b"220 2.0.0 Ready to start TLS\r\n")
             opaque(conn)
             return
         elif verb == b"QUIT":
-            conn.sendall(b"221 2.0.0 Bye\r\n")
+            out(conn, b"221 2.0.0 Bye\r\n")
             return
         else:
-            conn.sendall(b"250 2.0.0 Ok\r\n")
+            out(conn, b"250 2.0.0 Ok\r\n")
 
 
 def imap(conn):
-    conn.sendall(GREET_IMAP)
+    out(conn, GREET_IMAP)
     for line in lines(conn):
         parts = line.split(b" ")
         if len(parts) < 2:
             continue
         tag, verb = parts[0], parts[1].upper()
         if verb == b"CAPABILITY":
-            conn.sendall(b"* CAPABILITY " + CAPS + b"\r\n" + tag +
+            out(conn, b"* CAPABILITY " + CAPS + b"\r\n" + tag +
                          b" OK Pre-login capabilities listed.\r\n")
         elif verb == b"STARTTLS":
-            conn.sendall(tag + b" OK Begin TLS negotiation now.\r\n")
+            out(conn, tag + b" OK Begin TLS negotiation now.\r\n")
             opaque(conn)
             return
         elif verb == b"LOGOUT":
-            conn.sendall(b"* BYE Logging out\r\n" + tag + b" OK Logout.\r\n")
+            out(conn, b"* BYE Logging out\r\n" + tag + b" OK Logout.\r\n")
             return
         else:
-            conn.sendall(tag + b" OK done\r\n")
+            out(conn, tag + b" OK done\r\n")
 
 
 def acap(conn):
-    conn.sendall(GREET_ACAP)
+    out(conn, GREET_ACAP)
     for line in lines(conn):
         parts = line.split(b" ")
         if len(parts) >= 2 and parts[1].upper() == b"STARTTLS":
-            conn.sendall(parts[0] + b" OK Begin TLS negotiation now\r\n")
+            out(conn, parts[0] + b" OK Begin TLS negotiation now\r\n")
             opaque(conn)
             return
         if len(parts) >= 2:
-            conn.sendall(parts[0] + b" OK done\r\n")
+            out(conn, parts[0] + b" OK done\r\n")
 
 
 def opaque(conn):
@@ -129,6 +151,8 @@ def opaque(conn):
 
 def handle(conn, port):
     conn.settimeout(300)
+    if CHUNK or CUT:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         if port in (587, 2587):
             smtp(conn, port == 2587)
@@ -155,8 +179,10 @@ def listener(port):
 
 
 def serve(a):
-    global SPLIT
+    global SPLIT, CHUNK, CUT
     SPLIT = a.split_file
+    CHUNK = a.chunk
+    CUT = a.cut
     for p in a.ports:
         threading.Thread(target=listener, args=(p,), daemon=True).start()
     time.sleep(a.lifetime)
@@ -273,6 +299,8 @@ def main():
     sv = sub.add_parser("serve")
     sv.add_argument("--lifetime", type=int, default=1200)
     sv.add_argument("--split-file")
+    sv.add_argument("--chunk", type=int, default=0)
+    sv.add_argument("--cut", action="store_true")
     sv.add_argument("--ports", default=[587, 143, 674, 2587],
                     type=lambda s: [int(x) for x in s.split(",")])
     t = sub.add_parser("talk")

@@ -134,13 +134,23 @@ info "memory: $unl slab bytes per unlisted TCP flow, $lst per listed flow: the m
 [ -w $T/set_ftrace_filter ] || { fail "no tracefs at $T"; exit $ret; }
 echo 0 > $T/tracing_on
 echo nop > $T/current_tracer
-if ! echo 'lemonade_floor_work lemonade_flow_link lemonade_flow_adopt _raw_spin_lock_bh' > $T/set_ftrace_filter ||
-	! echo 'lemonade_floor_work lemonade_flow_link lemonade_flow_adopt' > $T/set_graph_function; then
-	fail "the module's functions cannot be traced"; exit $ret
-fi
-# the walker's own lock calls are not what a packet waits in
-echo lemonade_flows_step > $T/set_graph_notrace 2>/dev/null ||
-	info "lemonade_flows_step cannot be left out of the graphs (inlined?)"
+# trace_funcs lock|plain: what the tracer sees. lock: the three
+# functions and the lock calls in their graphs (the walker's own steps
+# left out), for the phases where packets link flows; plain: the three
+# alone, so that a pass's runs are not lengthened by tracing its locks
+trace_funcs() {
+	echo 0 > $T/tracing_on
+	if [ "$1" = lock ]; then
+		echo 'lemonade_floor_work lemonade_flow_link lemonade_flow_adopt _raw_spin_lock_bh' > $T/set_ftrace_filter &&
+			echo 'lemonade_floor_work lemonade_flow_link lemonade_flow_adopt' > $T/set_graph_function &&
+			echo lemonade_flows_step > $T/set_graph_notrace
+	else
+		echo 'lemonade_floor_work lemonade_flow_link lemonade_flow_adopt' > $T/set_ftrace_filter &&
+			echo > $T/set_graph_function && echo > $T/set_graph_notrace
+	fi
+}
+trace_funcs lock && trace_funcs plain ||
+	{ fail "the module's functions or the lock calls cannot be traced"; exit $ret; }
 echo function_graph > $T/current_tracer
 # a pass interrupted by a traced call is no leaf: its duration is on its
 # closing line, which carries the name only with funcgraph-tail
@@ -148,7 +158,13 @@ echo 1 > $T/options/funcgraph-tail
 echo 32768 > $T/buffer_size_kb
 
 trace_start() { echo > $T/trace; echo 1 > $T/tracing_on; }
-trace_stop() { echo 0 > $T/tracing_on; cat $T/trace > "$TMPD/trace.$1"; }
+trace_stop() {
+	echo 0 > $T/tracing_on
+	cat $T/trace > "$TMPD/trace.$1"
+	# kept for a look afterwards (the VM's output directory)
+	[ -n "${LEMONADE_OUT:-}" ] && [ -d "$LEMONADE_OUT" ] &&
+		gzip -c "$TMPD/trace.$1" > "$LEMONADE_OUT/stress_scale.trace.$1.gz"
+}
 # durs PHASE FUNC: the durations (us) of FUNC's calls in the phase's trace
 durs() {
 	grep -F "$2" "$TMPD/trace.$1" | sed -n 's/.* \([0-9][0-9]*\(\.[0-9]*\)\{0,1\}\) us .*/\1/p'
@@ -214,6 +230,7 @@ judge() {
 }
 
 # ---- pass 1: pressure, nothing borrowing
+trace_funcs lock
 p0=$(counter "$G" pressure_events) r0=$(counter "$G" recycled)
 trace_start
 churn 90 2000 &
@@ -232,6 +249,7 @@ judge 1 "pass 1 (pressure, none borrowing)"
 # ---- pass 2: unlimited re-arm (pressure off: high-water mark 99%)
 ip netns exec "$G" lemonctl set pressure high 99 low 98 || fail "set pressure high 99 low 98"
 # the yardstick: listing a new port walks the whole table once (adoption)
+trace_funcs plain
 trace_start
 ip netns exec "$G" lemonctl port add 9999 || fail "port add 9999"
 trace_stop 0
@@ -239,6 +257,7 @@ ip netns exec "$G" lemonctl port del 9999 || fail "port del 9999"
 read -r an am _ < <(calls 0 lemonade_flow_adopt)
 info "yardstick: a walk of the whole table ($(ctcount) entries; lemonade_flow_adopt): $an walks, longest $am us"
 a0=$(counter "$G" rearmed)
+trace_funcs lock
 trace_start
 churn 60 30000 &
 cpid=$!
@@ -265,6 +284,8 @@ r0=$(counter "$G" recycled)
 linked=$(($(counter "$G" marked) - m0))
 want=$(($(ctcount) - MAX * 80 / 100))
 [ "$want" -gt "$linked" ] && want=$linked
+# no flow is linked in this phase: the runs alone
+trace_funcs plain
 trace_start
 ip netns exec "$G" lemonctl set pressure high 90 low 80 || fail "set pressure high 90 low 80"
 wait_for 180 counter_ge recycled $((r0 + want * 99 / 100)) ||
