@@ -158,6 +158,63 @@ topo_up() {
 		net.netfilter.nf_conntrack_tcp_timeout_established=$VENDOR_EST
 }
 
+# nat_up MODE PORT...: NAT in the gateway. none; snat: the client is
+# masqueraded behind the gateway's server-side addresses; dnat: the client
+# addresses the gateway's client-side addresses ($G4C, $G6C) on port
+# 10000 + P, forwarded to the server's P, for each PORT
+nat_up() {
+	local mode=$1 p rules=""
+	shift
+	case $mode in
+	none) ;;
+	snat)
+		ip netns exec "$G" nft -f - <<-EOF || { echo "FAIL: masquerade"; exit $ksft_fail; }
+		table inet nat {
+			chain postrouting {
+				type nat hook postrouting priority srcnat; policy accept;
+				oifname "gs" masquerade
+			}
+		}
+		EOF
+		;;
+	dnat)
+		for p in "$@"; do
+			rules="$rules
+			iifname \"gc\" meta nfproto ipv4 tcp dport $((10000 + p)) dnat ip to $S4:$p
+			iifname \"gc\" meta nfproto ipv6 tcp dport $((10000 + p)) dnat ip6 to [$S6]:$p"
+		done
+		ip netns exec "$G" nft -f - <<-EOF || { echo "FAIL: dnat"; exit $ksft_fail; }
+		table inet nat {
+			chain prerouting {
+				type nat hook prerouting priority dstnat; policy accept;
+				$rules
+			}
+		}
+		EOF
+		;;
+	*) echo "FAIL: nat_up: unknown mode '$mode'"; exit $ksft_fail ;;
+	esac
+}
+
+# nat_addr MODE FAMILY (4 or 6): the address a client connects to
+nat_addr() {
+	case $1$2 in
+	dnat4) echo $G4C ;;
+	dnat6) echo $G6C ;;
+	*4) echo $S4 ;;
+	*) echo $S6 ;;
+	esac
+}
+
+# nat_port MODE P: the port a client connects to for the server's P
+nat_port() {
+	if [ "$1" = dnat ]; then
+		echo $((10000 + $2))
+	else
+		echo "$2"
+	fi
+}
+
 # serve_start PORT...: real TCP servers in $S (for SERVE_LIFETIME, 1500,
 # seconds at most)
 serve_start() {

@@ -43,36 +43,7 @@ idle_topo() {
 	add rule inet filter forward ct state new tcp flags & (fin|syn|rst|ack) == syn accept
 	add rule inet filter forward counter name fwd_drop drop
 	EOF
-	case $IDLE_NAT in
-	none) ;;
-	snat)
-		ip netns exec "$G" nft -f - <<-EOF || { echo "FAIL: masquerade"; exit $ksft_fail; }
-		table inet nat {
-			chain postrouting {
-				type nat hook postrouting priority srcnat; policy accept;
-				oifname "gs" masquerade
-			}
-		}
-		EOF
-		;;
-	dnat)
-		local p rules=""
-		for p in ${IDLE_LISTED//,/ } $IDLE_CONTROL; do
-			rules="$rules
-			iifname \"gc\" meta nfproto ipv4 tcp dport $((10000 + p)) dnat ip to $S4:$p
-			iifname \"gc\" meta nfproto ipv6 tcp dport $((10000 + p)) dnat ip6 to [$S6]:$p"
-		done
-		ip netns exec "$G" nft -f - <<-EOF || { echo "FAIL: dnat"; exit $ksft_fail; }
-		table inet nat {
-			chain prerouting {
-				type nat hook prerouting priority dstnat; policy accept;
-				$rules
-			}
-		}
-		EOF
-		;;
-	*) echo "FAIL: idle_topo: unknown NAT '$IDLE_NAT'"; exit $ksft_fail ;;
-	esac
+	nat_up "$IDLE_NAT" ${IDLE_LISTED//,/ } $IDLE_CONTROL
 }
 
 # idle_est SECONDS: conntrack's own established timeout in the gateway.
@@ -85,23 +56,10 @@ idle_est() {
 }
 
 # idle_addr FAMILY (4 or 6): the address a client connects to
-idle_addr() {
-	case $IDLE_NAT$1 in
-	dnat4) echo $G4C ;;
-	dnat6) echo $G6C ;;
-	*4) echo $S4 ;;
-	*) echo $S6 ;;
-	esac
-}
+idle_addr() { nat_addr "$IDLE_NAT" "$1"; }
 
 # idle_port P: the port a client connects to for the server's P
-idle_port() {
-	if [ "$IDLE_NAT" = dnat ]; then
-		echo $((10000 + $1))
-	else
-		echo "$1"
-	fi
-}
+idle_port() { nat_port "$IDLE_NAT" "$1"; }
 
 # idle_ports LIST: idle_port of each port of a comma-separated LIST
 idle_ports() {
