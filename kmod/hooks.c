@@ -3,11 +3,12 @@
  * nf_lemonade: the data path. The netfilter hooks, one function per role:
  *
  *   in   right after conntrack, on the way in (PRE_ROUTING) and for
- *        locally generated packets (LOCAL_OUT): a new flow on a listed
- *        port gets its per-flow state, ICMP errors go to the shield, the
- *        guard records what enters, the floor re-pins;
- *   out  last before conntrack's confirm (POST_ROUTING, LOCAL_IN): the
- *        guard compares what leaves.
+ *        locally generated packets (LOCAL_OUT): ICMP errors go to the
+ *        shield, the guard records what enters, the floor re-pins;
+ *   out  last before conntrack's confirm (POST_ROUTING, LOCAL_IN): a new
+ *        flow on a listed port gets its per-flow state (after NAT, so
+ *        that the port the server sees is the one a DNAT flow is listed
+ *        by), the guard compares what leaves.
  *
  * Nothing else registers hooks, and no feature calls another.
  */
@@ -29,27 +30,28 @@ static bool related(enum ip_conntrack_info ctinfo)
 }
 
 /*
- * A new flow (in): past the table's high-water mark the floor starts a
- * pass; on a listed port it gets its per-flow state. Returns that state.
+ * A new flow (out: its first packet, NAT done, not yet confirmed): past
+ * the table's high-water mark the floor starts a pass; on a listed port
+ * it gets its per-flow state.
  */
-static struct lemonade_flow *in_new(struct lemonade_net *ln,
-				    const struct lemonade_cfg *cfg,
-				    struct nf_conn *ct)
+static void out_new(struct nf_conn *ct, const struct nf_hook_state *state)
 {
+	struct lemonade_net *ln = lemonade_pernet(state->net);
+	const struct lemonade_cfg *cfg = rcu_dereference(ln->cfg);
 	const struct lemonade_pin *pin;
 	unsigned int idx;
 
+	if (unlikely(!cfg || !cfg->enabled))
+		return;
 	lemonade_floor_new_flow(ln, cfg);
 	if (nf_ct_protonum(ct) != IPPROTO_TCP)
-		return NULL;
+		return;
 	pin = lemonade_cfg_pin(cfg, ct);
 	if (!pin)
-		return NULL;
+		return;
 	idx = pin - cfg->pins;
-	if (!lemonade_flow_mark(ct, cfg->ports[idx].port, cfg->ports[idx].proto))
-		return NULL;
-	lemonade_count(ln, LEMONADE_STAT_A_MARKED, 1);
-	return lemonade_flow(ct);
+	if (lemonade_flow_mark(ct, cfg->ports[idx].port, cfg->ports[idx].proto))
+		lemonade_count(ln, LEMONADE_STAT_A_MARKED, 1);
 }
 
 /*
@@ -104,11 +106,10 @@ static unsigned int lemonade_in(void *priv, struct sk_buff *skb,
 	if (unlikely(!cfg || !cfg->enabled))
 		return NF_ACCEPT;
 	if (!f) {
-		if (ctinfo != IP_CT_NEW || nf_ct_is_confirmed(ct))
-			return in_unlisted(ln, cfg, skb, ct, ctinfo, state);
-		f = in_new(ln, cfg, ct);
-		if (!f)
+		/* a new flow is looked at on its way out, after NAT */
+		if (ctinfo == IP_CT_NEW && !nf_ct_is_confirmed(ct))
 			return NF_ACCEPT;
+		return in_unlisted(ln, cfg, skb, ct, ctinfo, state);
 	}
 	pin = lemonade_flow_pin(cfg, ct, f);
 	if (!pin)
@@ -143,7 +144,12 @@ static unsigned int lemonade_out(void *priv, struct sk_buff *skb,
 	if (!ct || related(ctinfo))
 		return NF_ACCEPT;
 	f = lemonade_flow(ct);
-	if (likely(!f) || likely(!lemonade_guard_active(f)))
+	if (likely(!f)) {
+		if (ctinfo == IP_CT_NEW && !nf_ct_is_confirmed(ct))
+			out_new(ct, state);
+		return NF_ACCEPT;
+	}
+	if (likely(!lemonade_guard_active(f)))
 		return NF_ACCEPT;
 	ln = lemonade_pernet(state->net);
 	cfg = rcu_dereference(ln->cfg);
