@@ -345,7 +345,13 @@ server_socks_all() {
 	for p in ${ports//,/ }; do
 		f="$f${f:+ or }sport = :$p"
 	done
-	ip netns exec "$S" ss -tinOH state established "( $f )" | awk '
+	socks_all "$cond" "$f"
+}
+
+# socks_all AWK-COND SS-FILTER: server_socks_all over the established
+# sockets in $S that SS-FILTER (an ss filter expression) selects
+socks_all() {
+	ip netns exec "$S" ss -tinOH state established "( $2 )" | awk '
 	{
 		delete v
 		for (i = 1; i <= NF; i++) if (split($i, kv, ":") == 2 && kv[2] ~ /^[0-9]/) {
@@ -353,7 +359,7 @@ server_socks_all() {
 			if (kv[1] == "retrans") { split(kv[2], r, "/"); v["retrans_total"] = r[2] + 0 }
 		}
 		n++
-		if (!('"$cond"')) bad++
+		if (!('"$1"')) bad++
 	}
 	END { exit !(n > 0 && !bad) }'
 }

@@ -209,37 +209,30 @@ idle_run() {
 # sockets of the connections of hold clients CLIENT... (picked by the
 # client's port, which neither NAT here changes); there are some
 idle_socks_all() {
-	local cond=$1 f="" c p
+	local cond=$1
 	shift
-	for c in "$@"; do
-		for p in $(awk '$1 == "OK" { print $3 }' "$TMPD/$c"); do
-			f="$f${f:+ or }dport = :$p"
-		done
-	done
-	[ -n "$f" ] || return 1
-	ip netns exec "$S" ss -tinOH state established "( $f )" | awk '
-	{
-		delete v
-		for (i = 1; i <= NF; i++) if (split($i, kv, ":") == 2 && kv[2] ~ /^[0-9]/) {
-			v[kv[1]] = kv[2] + 0
-			if (kv[1] == "retrans") { split(kv[2], r, "/"); v["retrans_total"] = r[2] + 0 }
-		}
-		n++
-		if (!('"$cond"')) bad++
-	}
-	END { exit !(n > 0 && !bad) }'
+	local f
+	f=$(idle_socks_filter "$@")
+	[ -n "$f" ] && socks_all "$cond" "$f"
 }
 
-# idle_socks_desc CLIENT...: the server's sockets of those connections
-idle_socks_desc() {
+# idle_socks_filter CLIENT...: an ss filter for the server's sockets of
+# the connections of hold clients CLIENT...
+idle_socks_filter() {
 	local f="" c p
 	for c in "$@"; do
 		for p in $(awk '$1 == "OK" { print $3 }' "$TMPD/$c"); do
 			f="$f${f:+ or }dport = :$p"
 		done
 	done
+	echo "$f"
+}
+
+# idle_socks_desc CLIENT...: the server's sockets of those connections
+idle_socks_desc() {
 	local d
-	d=$(ip netns exec "$S" ss -tinOH "( $f )" | grep -o '^[A-Z-]*\|unacked:[0-9]*' | tr '\n' ' ')
+	d=$(ip netns exec "$S" ss -tinOH "( $(idle_socks_filter "$@") )" |
+		grep -o '^[A-Z-]*\|unacked:[0-9]*' | tr '\n' ' ')
 	echo "${d:-no socket left}"
 }
 
