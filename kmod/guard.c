@@ -394,6 +394,23 @@ static unsigned int reset_both(struct lemonade_net *ln, struct nf_conn *ct,
 	return NF_DROP;
 }
 
+/*
+ * The first packet of a listed flow, on its way out (the entry is not yet
+ * confirmed: no other CPU can see it). A SYN that carries data (TCP Fast
+ * Open) means the client spoke first; start() could no longer tell once
+ * the server acknowledges it, so the negotiation is not followed.
+ */
+void lemonade_guard_new(struct lemonade_net *ln, struct sk_buff *skb,
+			struct lemonade_flow *f, u8 pf)
+{
+	struct seg s;
+
+	if (!lemonade_guard_active(f) || !seg_get(skb, pf, &s) || !s.len)
+		return;
+	lemonade_flow_set_phase(f, GUARD_ABANDONED);
+	lemonade_count(ln, LEMONADE_STAT_A_GUARD_ABANDONED, 1);
+}
+
 /* ---- ingress: right after conntrack ---- */
 
 /*

@@ -18,6 +18,8 @@ static inline bool lemonade_guard_active(const struct lemonade_flow *f)
 	return LEMONADE_GUARD_PROTO(g) && LEMONADE_GUARD_PHASE(g) <= GUARD_ACTIVE;
 }
 
+void lemonade_guard_new(struct lemonade_net *ln, struct sk_buff *skb,
+			struct lemonade_flow *f, u8 pf);
 unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 				    const struct lemonade_cfg *cfg,
 				    struct sk_buff *skb, struct nf_conn *ct,

@@ -34,7 +34,8 @@ static bool related(enum ip_conntrack_info ctinfo)
  * the table's high-water mark the floor starts a pass; on a listed port
  * it gets its per-flow state.
  */
-static void out_new(struct nf_conn *ct, const struct nf_hook_state *state)
+static void out_new(struct sk_buff *skb, struct nf_conn *ct,
+		    const struct nf_hook_state *state)
 {
 	struct lemonade_net *ln = lemonade_pernet(state->net);
 	const struct lemonade_cfg *cfg = rcu_dereference(ln->cfg);
@@ -50,8 +51,10 @@ static void out_new(struct nf_conn *ct, const struct nf_hook_state *state)
 	if (!pin)
 		return;
 	idx = pin - cfg->pins;
-	if (lemonade_flow_mark(ct, cfg->ports[idx].port, cfg->ports[idx].proto))
-		lemonade_count(ln, LEMONADE_STAT_A_MARKED, 1);
+	if (!lemonade_flow_mark(ct, cfg->ports[idx].port, cfg->ports[idx].proto))
+		return;
+	lemonade_count(ln, LEMONADE_STAT_A_MARKED, 1);
+	lemonade_guard_new(ln, skb, lemonade_flow(ct), state->pf);
 }
 
 /*
@@ -146,7 +149,7 @@ static unsigned int lemonade_out(void *priv, struct sk_buff *skb,
 	f = lemonade_flow(ct);
 	if (likely(!f)) {
 		if (ctinfo == IP_CT_NEW && !nf_ct_is_confirmed(ct))
-			out_new(ct, state);
+			out_new(skb, ct, state);
 		return NF_ACCEPT;
 	}
 	if (likely(!lemonade_guard_active(f)))
