@@ -24,9 +24,7 @@ for mode in snat dnat; do
 		for fam in 4 6; do
 			addr=$(nat_addr $mode $fam) port=$(nat_port $mode "$2")
 			talk "$1" "$addr" "$port" "$1" --starttls
-			if grep -q "^S: .*STARTTLS" "$TMPD/$1.talk" &&
-				! grep -q XXXXXXXA "$TMPD/$1.talk" &&
-				tail -n 1 "$TMPD/$1.talk" | grep -q DONE; then
+			if sees_starttls "$1"; then
 				pass "$mode $1 ($addr port $port): the client sees STARTTLS and finishes it"
 			else
 				fail "$mode $1 ($addr port $port): $(grep -m1 -e XXXX -e STARTTLS -e RESET "$TMPD/$1.talk") last: $(tail -n 1 "$TMPD/$1.talk")"

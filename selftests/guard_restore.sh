@@ -21,9 +21,7 @@ for t in "smtp 587" "imap 143" "acap 674"; do
 	set -- $t
 	for addr in $S4 $S6; do
 		talk "$1" "$addr" "$2" "$1"
-		if grep -q "^S: .*STARTTLS" "$TMPD/$1.talk" &&
-			! grep -q XXXXXXXA "$TMPD/$1.talk" &&
-			tail -n 1 "$TMPD/$1.talk" | grep -q DONE; then
+		if sees_starttls "$1"; then
 			pass "$1 ($addr port $2): the client sees STARTTLS"
 		else
 			fail "$1 ($addr port $2): $(grep -m1 -e XXXX -e STARTTLS -e RESET "$TMPD/$1.talk")"

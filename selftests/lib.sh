@@ -504,6 +504,14 @@ masker_up() {
 		{ echo "FAIL: masker did not start: $(cat "$TMPD/masker.log")"; exit $ksft_fail; }
 }
 
+# sees_starttls NAME: talk NAME's client read STARTTLS, never the mask,
+# and its negotiation ended (DONE)
+sees_starttls() {
+	grep -q "^S: .*STARTTLS" "$TMPD/$1.talk" &&
+		! grep -q XXXXXXXA "$TMPD/$1.talk" &&
+		tail -n 1 "$TMPD/$1.talk" | grep -q DONE
+}
+
 # talk NAME ADDR PORT PROTO [--starttls]: a client negotiation; the
 # transcript is in $TMPD/NAME.talk, its last line DONE/RESET/TIMEOUT/CLOSED
 talk() {
