@@ -42,6 +42,7 @@
 #include "compat/compat.h"
 
 #include <linux/bitmap.h>
+#include <linux/stringify.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/ip.h>
@@ -140,12 +141,48 @@ static bool seg_stream_off(const struct lemonade_neg *neg,
 	return (s32)*off >= 0;
 }
 
+/* A rate-limited log line about @ct: "flow SRC -> DST: " and @a..@d. */
+static void flow_log(const struct nf_conn *ct, const char *a, const char *b,
+		     const char *c, const char *d)
+{
+	const struct nf_conntrack_tuple *t =
+		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+
+	if (nf_ct_l3num(ct) == NFPROTO_IPV6)
+		pr_info_ratelimited("flow [%pI6c]:%u -> [%pI6c]:%u: %s%s%s%s\n",
+				    &t->src.u3.in6, ntohs(t->src.u.tcp.port),
+				    &t->dst.u3.in6, ntohs(t->dst.u.tcp.port),
+				    a, b, c, d);
+	else
+		pr_info_ratelimited("flow %pI4:%u -> %pI4:%u: %s%s%s%s\n",
+				    &t->src.u3.ip, ntohs(t->src.u.tcp.port),
+				    &t->dst.u3.ip, ntohs(t->dst.u.tcp.port),
+				    a, b, c, d);
+}
+
 /* ---- parser glue ---- */
 
 struct feed_ctx {
 	struct lemonade_net *ln;
 	struct lemonade_neg *neg;
+	enum ip_conntrack_dir dir;
 };
+
+/*
+ * The parser stopped before the negotiation's end: it read all it reads
+ * of one direction (LP_BUDGET), or that direction is not mail. Nothing
+ * after it is compared, so say so (counted, logged).
+ */
+static void uninspected(struct feed_ctx *c, u8 reason)
+{
+	const char *who = c->dir == IP_CT_DIR_REPLY ? "server negotiation" :
+						      "client commands";
+
+	lemonade_count(c->ln, LEMONADE_STAT_A_GUARD_UNINSPECTED, 1);
+	flow_log(c->neg->ct, who, "", "", reason == LP_DONE_BUDGET ?
+		 " longer than " __stringify(LP_BUDGET) " bytes; the rest is not inspected" :
+		 " is not SMTP, IMAP or ACAP; not inspected further");
+}
 
 static void on_event(void *arg, const struct lp_event *ev)
 {
@@ -174,6 +211,10 @@ static void on_event(void *arg, const struct lp_event *ev)
 		lp_note_command(&neg->lp[IP_CT_DIR_REPLY], ev);
 		break;
 	case LP_EV_DONE:
+		if (ev->reason == LP_DONE_BUDGET ||
+		    ev->reason == LP_DONE_GARBAGE)
+			uninspected(c, ev->reason);
+		fallthrough;
 	case LP_EV_TLS_ACCEPTED:
 		neg->done = true;
 		break;
@@ -185,7 +226,7 @@ static void on_event(void *arg, const struct lp_event *ev)
 static void feed(struct lemonade_net *ln, struct lemonade_neg *neg,
 		 enum ip_conntrack_dir dir, const u8 *data, unsigned int len)
 {
-	struct feed_ctx c = { .ln = ln, .neg = neg };
+	struct feed_ctx c = { .ln = ln, .neg = neg, .dir = dir };
 
 	if (neg->done)
 		return;
@@ -236,24 +277,12 @@ static void report_send(struct lemonade_net *ln,
 			const struct lemonade_cfg *cfg,
 			struct nf_conn *ct, const struct report *r)
 {
-	const struct nf_conntrack_tuple *t =
-		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 	const char *kw = r->keyword[0] ? r->keyword : NULL;
 
 	if (!r->event)
 		return;
-	if (nf_ct_l3num(ct) == NFPROTO_IPV6)
-		pr_info_ratelimited("flow [%pI6c]:%u -> [%pI6c]:%u: %s%s%s%s\n",
-				    &t->src.u3.in6, ntohs(t->src.u.tcp.port),
-				    &t->dst.u3.in6, ntohs(t->dst.u.tcp.port),
-				    kw ? r->label : "server negotiation", kw ? " " : "",
-				    kw ? kw : "", r->what);
-	else
-		pr_info_ratelimited("flow %pI4:%u -> %pI4:%u: %s%s%s%s\n",
-				    &t->src.u3.ip, ntohs(t->src.u.tcp.port),
-				    &t->dst.u3.ip, ntohs(t->dst.u.tcp.port),
-				    kw ? r->label : "server negotiation", kw ? " " : "",
-				    kw ? kw : "", r->what);
+	flow_log(ct, kw ? r->label : "server negotiation", kw ? " " : "",
+		 kw ? kw : "", r->what);
 	lemonade_event_flow(ln, cfg, ct, r->event, kw);
 }
 

@@ -107,7 +107,7 @@ done <<TABLE
 2|port add 0|~expected a TCP port number from 1 to 65535
 2|port add 143 proto pop3|~expected imap, smtp, acap or none
 # --- counters ----------------------------------------------------------------
-0|-j stats|jq:keys_unsorted == ["pinned","rearmed","recycled","pressure_events","released_unload","marked","icmp_absorbed","icmp_passed","icmp_invalid","guard_inspected","guard_strip_detected","guard_restored","guard_reset","guard_partial_block","guard_upstream_masked","guard_skipped","guard_stale","guard_abandoned","guard_deferred","released_policy","icmp_unvalidated","listed","guard_buffers"] and ([.[]] | all(type == "number"))
+0|-j stats|jq:keys_unsorted == ["pinned","rearmed","recycled","pressure_events","released_unload","marked","icmp_absorbed","icmp_passed","icmp_invalid","guard_inspected","guard_strip_detected","guard_restored","guard_reset","guard_partial_block","guard_upstream_masked","guard_skipped","guard_stale","guard_abandoned","guard_deferred","released_policy","icmp_unvalidated","listed","guard_buffers","guard_uninspected"] and ([.[]] | all(type == "number"))
 0|stats reset|=
 0|stats|~icmp_absorbed 0
 # --- flows: none yet, then two inserted entries, one on a listed port,

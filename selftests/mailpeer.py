@@ -15,13 +15,20 @@ mailpeer.py serve [--lifetime S] [--ports 587,143,674,2587]
     segment (TCP_NODELAY, 3 ms apart; 1: byte by byte).
     --cut: every reply carrying STARTTLS goes out in two segments, the
     first ending inside the keyword ("...STAR" | "TTLS...").
+    --pad N: N more capabilities (X-PAD-0001...) advertised before
+    STARTTLS in the EHLO reply, the IMAP greeting and CAPABILITY response
+    and the ACAP greeting; such a reply goes out in two parts, the second
+    from STARTTLS on (after 50 ms), so the keyword is never split between
+    segments.
 mailpeer.py talk --addr A --port P --proto smtp|imap|acap [--starttls]
-                 [--hold-file F] [--pause FILE]
+                 [--hold-file F] [--pause FILE] [--pipeline]
     runs the client side of the negotiation, prints every line received
     and a last line: DONE, RESET <seconds>, TIMEOUT or CLOSED. With
     --hold-file the client waits after the greeting until F exists; with
     --pause (smtp) it prints PAUSED after the EHLO reply and waits for FILE
-    to exist before STARTTLS.
+    to exist before STARTTLS. With --pipeline the client sends its first
+    commands in one segment (SMTP: EHLO, NOOP, NOOP; IMAP: CAPABILITY,
+    NOOP; ACAP: NOOP, NOOP) and reads all their replies before STARTTLS.
 mailpeer.py idle --addr A --port P --count N --ready R --hold-file F
     opens N connections, reads each greeting, writes the number greeted to
     R, then keeps them idle until F exists (at most --lifetime seconds).
@@ -59,12 +66,27 @@ def lines(conn):
 SPLIT = None   # --split-file
 CHUNK = 0      # --chunk
 CUT = False    # --cut
+PAD = 0        # --pad
+
+
+def padded(pad):
+    """The replies with pad more capabilities before STARTTLS."""
+    global EHLO, CAPS, GREET_IMAP, GREET_ACAP
+    EHLO = EHLO.replace(b"250-STARTTLS", b"".join(
+        b"250-X-PAD-%04d\r\n" % i for i in range(1, pad + 1)) +
+        b"250-STARTTLS")
+    CAPS = CAPS.replace(b" STARTTLS", b"".join(
+        b" X-PAD-%04d" % i for i in range(1, pad + 1)) + b" STARTTLS")
+    GREET_IMAP = (b"* OK [CAPABILITY " + CAPS +
+                  b"] Dovecot (Debian) ready.\r\n")
+    GREET_ACAP = GREET_ACAP.replace(b" (STARTTLS)", b"".join(
+        b" (X-PAD-%04d)" % i for i in range(1, pad + 1)) + b" (STARTTLS)")
 
 
 def out(conn, data):
     """A reply of the negotiation, in segments as --chunk/--cut say."""
-    if CUT and b"STARTTLS" in data:
-        i = data.index(b"STARTTLS") + 4
+    if (CUT or PAD) and b"STARTTLS" in data:
+        i = data.index(b"STARTTLS") + (0 if PAD else 4)
         conn.sendall(data[:i])
         time.sleep(0.05)
         conn.sendall(data[i:])
@@ -151,7 +173,7 @@ def opaque(conn):
 
 def handle(conn, port):
     conn.settimeout(300)
-    if CHUNK or CUT:
+    if CHUNK or CUT or PAD:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         if port in (587, 2587):
@@ -179,10 +201,13 @@ def listener(port):
 
 
 def serve(a):
-    global SPLIT, CHUNK, CUT
+    global SPLIT, CHUNK, CUT, PAD
     SPLIT = a.split_file
     CHUNK = a.chunk
     CUT = a.cut
+    PAD = a.pad
+    if PAD:
+        padded(PAD)
     for p in a.ports:
         threading.Thread(target=listener, args=(p,), daemon=True).start()
     time.sleep(a.lifetime)
@@ -226,15 +251,22 @@ def talk(a):
         r = Reader(s)
 
         def send(line):
-            print("C: " + line, flush=True)
+            for one in line.split("\r\n"):
+                print("C: " + one, flush=True)
             s.sendall(line.encode() + b"\r\n")
         if a.proto == "smtp":
             r.line()
             if a.hold_file:
                 wait_file(a.hold_file)
-            send("EHLO client.example.net")
-            while not r.line().startswith("250 "):
-                pass
+            if a.pipeline:
+                send("EHLO client.example.net\r\nNOOP\r\nNOOP")
+                replies = 3
+            else:
+                send("EHLO client.example.net")
+                replies = 1
+            for _ in range(replies):
+                while not r.line().startswith("250 "):
+                    pass
             pause(a)
             if a.starttls:
                 send("STARTTLS")
@@ -246,17 +278,25 @@ def talk(a):
             r.line()
             if a.hold_file:
                 wait_file(a.hold_file)
-            send("a1 CAPABILITY")
-            while not r.line().startswith("a1 "):
+            if a.pipeline:
+                send("a1 CAPABILITY\r\na2 NOOP")
+            else:
+                send("a1 CAPABILITY")
+            last = "a2 " if a.pipeline else "a1 "
+            while not r.line().startswith(last):
                 pass
             if a.starttls:
-                send("a2 STARTTLS")
+                send(("a3" if a.pipeline else "a2") + " STARTTLS")
                 r.line()
                 s.sendall(b"\x16\x03\x01opaque-after-starttls\n")
                 print("S: " + s.recv(100).decode(errors="replace").strip(),
                       flush=True)
         else:
             r.line()
+            if a.pipeline:
+                send("p1 NOOP\r\np2 NOOP")
+                while not r.line().startswith("p2 "):
+                    pass
             if a.starttls:
                 send("a1 STARTTLS")
                 r.line()
@@ -301,6 +341,7 @@ def main():
     sv.add_argument("--split-file")
     sv.add_argument("--chunk", type=int, default=0)
     sv.add_argument("--cut", action="store_true")
+    sv.add_argument("--pad", type=int, default=0)
     sv.add_argument("--ports", default=[587, 143, 674, 2587],
                     type=lambda s: [int(x) for x in s.split(",")])
     t = sub.add_parser("talk")
@@ -312,6 +353,7 @@ def main():
     t.add_argument("--pause-max", type=float, default=900)
     t.add_argument("--timeout", type=float, default=10)
     t.add_argument("--hold-file")
+    t.add_argument("--pipeline", action="store_true")
     i = sub.add_parser("idle")
     i.add_argument("--addr", required=True)
     i.add_argument("--port", type=int, required=True)

@@ -45,7 +45,7 @@ PORT_A = dict(PORT=1, PROTO=2, TIMEOUT=3)
 FLOW_A = dict(FAMILY=1, SADDR=2, DADDR=3, SPORT=4, DPORT=5, PORT=6,
               TCP_STATE=7, REMAINING=8, TIMEOUT=9, MARKED=10, ID=11, GUARD=12,
               GUARD_INSPECTED=13)
-STAT_FIRST, STAT_LAST = 2, 24
+STAT_FIRST, STAT_LAST = 2, 25
 
 failures = 0
 
@@ -304,7 +304,7 @@ def main():
     names = [n for n in spec.attr_sets["stats"].attrs
              if spec.attr_sets["stats"][n].type == "u64"]
     check(rsp == {"stats": {n: spec.attr_sets["stats"][n].value * 1000
-                            for n in names}} and len(names) == 23,
+                            for n in names}} and len(names) == 24,
           f"get-stats decodes all {len(names)} counters")
 
     # events: subscribe, a CONFIG event and a STRIP_RESTORED one

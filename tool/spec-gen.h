@@ -102,10 +102,11 @@
 	[LEMONADE_STAT_A_ICMP_UNVALIDATED] = { .type = NLA_U64 },	\
 	[LEMONADE_STAT_A_LISTED] = { .type = NLA_U64 },			\
 	[LEMONADE_STAT_A_GUARD_BUFFERS] = { .type = NLA_U64 },		\
+	[LEMONADE_STAT_A_GUARD_UNINSPECTED] = { .type = NLA_U64 },	\
 }
 
 /* the last attribute of the set */
-#define LEMONADE_GEN_STAT_A_LAST	LEMONADE_STAT_A_GUARD_BUFFERS
+#define LEMONADE_GEN_STAT_A_LAST	LEMONADE_STAT_A_GUARD_UNINSPECTED
 
 /* { counter, name } of every u64 of "stats" */
 #define LEMONADE_GEN_STAT_NAMES {						\
@@ -132,6 +133,7 @@
 	{ LEMONADE_STAT_A_ICMP_UNVALIDATED, "icmp_unvalidated" },		\
 	{ LEMONADE_STAT_A_LISTED, "listed" },					\
 	{ LEMONADE_STAT_A_GUARD_BUFFERS, "guard_buffers" },			\
+	{ LEMONADE_STAT_A_GUARD_UNINSPECTED, "guard_uninspected" },		\
 }
 
 /* names of enum "proto" */

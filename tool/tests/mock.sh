@@ -352,13 +352,15 @@ guard_deferred 11
 released_policy 13
 icmp_unvalidated 14
 listed 15
-guard_buffers 16" ""
+guard_buffers 16
+guard_uninspected 17" ""
 lc -j stats
-expect_json "stats -j" 'keys_unsorted == ["pinned","rearmed","recycled","pressure_events","released_unload","marked","icmp_absorbed","icmp_passed","icmp_invalid","guard_inspected","guard_strip_detected","guard_restored","guard_reset","guard_partial_block","guard_upstream_masked","guard_skipped","guard_stale","guard_abandoned","guard_deferred","released_policy","icmp_unvalidated","listed","guard_buffers"] and
+expect_json "stats -j" 'keys_unsorted == ["pinned","rearmed","recycled","pressure_events","released_unload","marked","icmp_absorbed","icmp_passed","icmp_invalid","guard_inspected","guard_strip_detected","guard_restored","guard_reset","guard_partial_block","guard_upstream_masked","guard_skipped","guard_stale","guard_abandoned","guard_deferred","released_policy","icmp_unvalidated","listed","guard_buffers","guard_uninspected"] and
 	.icmp_absorbed == 5 and .icmp_passed == 2 and .icmp_invalid == 1 and
 	.pinned == 12 and .rearmed == 3 and .recycled == 4 and .pressure_events == 1 and
 	.marked == 7 and .guard_inspected == 634 and .guard_skipped == 9 and
-	.guard_stale == 8 and .listed == 15 and .guard_buffers == 16'
+	.guard_stale == 8 and .listed == 15 and .guard_buffers == 16 and
+	.guard_uninspected == 17'
 if grep -q '"released_unload":18446744073709551615,' <<<"$out"; then
 	ok "u64 counters print in full"
 else

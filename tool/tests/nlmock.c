@@ -154,6 +154,7 @@ static void state_default(struct mstate *s)
 	s->stats[LEMONADE_STAT_A_ICMP_UNVALIDATED] = 14;
 	s->stats[LEMONADE_STAT_A_LISTED] = 15;
 	s->stats[LEMONADE_STAT_A_GUARD_BUFFERS] = 16;
+	s->stats[LEMONADE_STAT_A_GUARD_UNINSPECTED] = 17;
 }
 
 static void state_load(struct mstate *s)

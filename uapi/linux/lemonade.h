@@ -406,6 +406,14 @@ enum lemonade_flow_attr {
  * Gauges in the same nest (values now, not reset by RESET_STATS):
  * LISTED:           listed flows past their handshake (the floor's list)
  * GUARD_BUFFERS:    negotiation records in use in the netns
+ *
+ * A counter again (added after the gauges):
+ * GUARD_UNINSPECTED: negotiations the guard stopped reading before their
+ *                   end: one direction went on for more than the 8192
+ *                   bytes the guard reads of it (LP_BUDGET), or was not
+ *                   SMTP, IMAP or ACAP (too many control bytes, malformed
+ *                   or over-long lines). What follows is not compared: a
+ *                   keyword masked there goes unseen. Each is also logged.
  */
 enum lemonade_stat_attr {
 	LEMONADE_STAT_A_UNSPEC,
@@ -433,6 +441,7 @@ enum lemonade_stat_attr {
 	LEMONADE_STAT_A_ICMP_UNVALIDATED,
 	LEMONADE_STAT_A_LISTED,
 	LEMONADE_STAT_A_GUARD_BUFFERS,
+	LEMONADE_STAT_A_GUARD_UNINSPECTED,
 	__LEMONADE_STAT_A_MAX
 };
 
