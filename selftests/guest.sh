@@ -4,7 +4,10 @@
 # Runs inside the QEMU guest: installs the freshly built module for the
 # guest kernel, then runs every selftest script, kselftest-runner style
 # (TAP 13; exit 4 = SKIP), each under a time limit. Writes the summary to
-# $LEMONADE_OUT/summary as "<passed> <failed> <skipped>".
+# $LEMONADE_OUT/summary as "<passed> <failed> <skipped>", each test's
+# output to $LEMONADE_OUT/tests/TEST.log and, on stock Linux
+# (LEMONADE_STOCK=1), each test's first failed assertion to
+# $LEMONADE_OUT/stock-list (printed too).
 #
 # On a kernel with kmemleak (the debug kernel of make check-debug), leaks
 # from before the first test are set aside, and after the last test (and
@@ -56,6 +59,7 @@ if [ -w "$KMEMLEAK" ]; then
 	# what boot left behind is not the suite's
 	echo scan > "$KMEMLEAK" && echo clear > "$KMEMLEAK"
 fi
+mkdir -p "$OUT/tests"
 echo "TAP version 13"
 echo "1..$plan"
 n=0 passed=0 failed=0 skipped=0 stock_loaded=""
@@ -67,7 +71,7 @@ for t in "$@"; do
 	limit=$(sed -n "s/^# timeout: \\([0-9][0-9]*\\).*/\\1/p" "$HERE/$t" | head -n 1)
 	[ -n "$limit" ] && [ "$limit" -gt "$PER_TEST_TIMEOUT" ] || limit=$PER_TEST_TIMEOUT
 	limit=$((limit * SCALE))
-	timeout -k 10 "$limit" bash "$HERE/$t" 2>&1 | sed 's/^/# /'
+	timeout -k 10 "$limit" bash "$HERE/$t" 2>&1 | tee "$OUT/tests/$t.log" | sed 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	secs=$(($(date +%s) - start))
 	case $rc in
@@ -110,6 +114,14 @@ if [ -w "$KMEMLEAK" ]; then
 	fi
 fi
 if [ "$STOCK" = 1 ]; then
+	# per test, what failed first on stock Linux (a behaviour test must
+	# fail there, on something a client or the wire sees)
+	echo "# stock Linux, per test: the first failed assertion"
+	for t in "$@"; do
+		why=$(grep -a -m1 '^FAIL' "$OUT/tests/$t.log" 2>/dev/null | cut -c1-200)
+		[ -n "$why" ] || why=$(grep -a -m1 '^SKIP' "$OUT/tests/$t.log" 2>/dev/null | cut -c1-200)
+		echo "# stock: $t: ${why:-no failed assertion}"
+	done | tee "$OUT/stock-list"
 	n=$((n + 1))
 	# one more line: the stock run never had the module
 	# (a test's cleanup unloads it: the kernel log keeps the load line)
