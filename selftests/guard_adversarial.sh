@@ -24,7 +24,7 @@ for dev in gc gs; do
 		{ echo "SKIP: netem (sch_netem) is not available"; exit $ksft_skip; }
 done
 masker_up mask
-x0=$(guard_counter "$G" guard_reset)
+[ "$STOCK" = 1 ] || x0=$(guard_counter "$G" guard_reset)
 
 # lines S: of a transcript (the server's bytes as the client read them)
 said() { grep '^S: ' "$1"; }
@@ -67,7 +67,9 @@ if [ "$m" -ge 6 ]; then
 else
 	fail "the masker rewrote $m segments, want >= 6 (test setup): $(tail -n 2 "$TMPD/masker.log")"
 fi
-x1=$(guard_counter "$G" guard_reset)
-[ "$x1" -eq "$x0" ] && pass "nothing reset" || fail "guard_reset +$((x1 - x0))"
+if on_module "nothing reset (guard_reset)"; then
+	x1=$(guard_counter "$G" guard_reset)
+	[ "$x1" -eq "$x0" ] && pass "nothing reset" || fail "guard_reset +$((x1 - x0))"
+fi
 info "$exact of $cases negotiations exact"
 exit $ret

@@ -15,7 +15,7 @@ lemonade_load
 gateway_only
 mail_up
 masker_up mask
-x0=$(guard_counter "$G" guard_reset)
+[ "$STOCK" = 1 ] || x0=$(guard_counter "$G" guard_reset)
 for mode in snat dnat; do
 	ip netns exec "$G" nft delete table inet nat 2>/dev/null
 	nat_up $mode 587 143 674
@@ -41,6 +41,8 @@ done
 m=$(awk '/rewrote/ { n = $3 } END { print n + 0 }' "$TMPD/masker.log")
 [ "$m" -ge 12 ] && pass "the masker rewrote $m segments of the twelve negotiations" ||
 	fail "the masker rewrote $m segments, want >= 12 (test setup): $(tail -n 2 "$TMPD/masker.log")"
-x1=$(guard_counter "$G" guard_reset)
-[ "$x1" -eq "$x0" ] && pass "nothing reset" || fail "guard_reset +$((x1 - x0))"
+if on_module "nothing reset (guard_reset)"; then
+	x1=$(guard_counter "$G" guard_reset)
+	[ "$x1" -eq "$x0" ] && pass "nothing reset" || fail "guard_reset +$((x1 - x0))"
+fi
 exit $ret

@@ -13,7 +13,7 @@ gateway_only
 events_start
 mail_up
 masker_up mask
-x0=$(guard_counter "$G" guard_reset)
+[ "$STOCK" = 1 ] || x0=$(guard_counter "$G" guard_reset)
 for t in "smtp 587" "imap 143"; do
 	set -- $t
 	# the reset has to come before the client's own 30 s read timeout
@@ -34,8 +34,10 @@ for t in "smtp 587" "imap 143"; do
 	esac
 	grep -q XXXXXXXA "$TMPD/$1.talk" && fail "$1: the mask reached the client"
 done
-x1=$(guard_counter "$G" guard_reset)
-[ "$x1" -ge $((x0 + 2)) ] && pass "reset counter +$((x1 - x0))" || fail "reset counter +$((x1 - x0))"
+if on_module "reset counter (guard_reset)"; then
+	x1=$(guard_counter "$G" guard_reset)
+	[ "$x1" -ge $((x0 + 2)) ] && pass "reset counter +$((x1 - x0))" || fail "reset counter +$((x1 - x0))"
+fi
 expect_event strip_reset STARTTLS 587
 expect_event strip_reset STARTTLS 143
 expect_log "nf_lemonade: flow 192\.0\.2\.[0-9]+:[0-9]+ -> 198\.51\.100\.[0-9]+:143: keyword STARTTLS masked inside the gateway .*; both ends reset"

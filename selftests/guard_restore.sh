@@ -14,9 +14,11 @@ gateway_only
 events_start
 mail_up
 masker_up mask
-r0=$(guard_counter "$G" guard_restored)
-d0=$(guard_counter "$G" guard_strip_detected)
-x0=$(guard_counter "$G" guard_reset)
+if [ "$STOCK" != 1 ]; then
+	r0=$(guard_counter "$G" guard_restored)
+	d0=$(guard_counter "$G" guard_strip_detected)
+	x0=$(guard_counter "$G" guard_reset)
+fi
 for t in "smtp 587" "imap 143" "acap 674"; do
 	set -- $t
 	for addr in $S4 $S6; do
@@ -28,18 +30,22 @@ for t in "smtp 587" "imap 143" "acap 674"; do
 		fi
 	done
 done
-r1=$(guard_counter "$G" guard_restored)
-d1=$(guard_counter "$G" guard_strip_detected)
-x1=$(guard_counter "$G" guard_reset)
+if [ "$STOCK" != 1 ]; then
+	r1=$(guard_counter "$G" guard_restored)
+	d1=$(guard_counter "$G" guard_strip_detected)
+	x1=$(guard_counter "$G" guard_reset)
+fi
 # at least one segment of each of the six negotiations (IPv4 and IPv6)
 m=$(awk '/rewrote/ { n = $3 } END { print n + 0 }' "$TMPD/masker.log")
 [ "$m" -ge 6 ] &&
 	pass "the masker rewrote $m segments of the six negotiations" ||
 	fail "the masker rewrote $m segments, want >= 6 (test setup): $(tail -n 2 "$TMPD/masker.log")"
-if [ "$r1" -gt "$r0" ] && [ $((r1 - r0)) -eq $((d1 - d0)) ] && [ "$x1" -eq "$x0" ]; then
-	pass "every stripped segment restored: restored +$((r1 - r0)), detected +$((d1 - d0)), reset +0"
-else
-	fail "restored +$((r1 - r0)), detected +$((d1 - d0)), reset +$((x1 - x0))"
+if on_module "every stripped segment restored, nothing reset (guard_restored, guard_strip_detected, guard_reset)"; then
+	if [ "$r1" -gt "$r0" ] && [ $((r1 - r0)) -eq $((d1 - d0)) ] && [ "$x1" -eq "$x0" ]; then
+		pass "every stripped segment restored: restored +$((r1 - r0)), detected +$((d1 - d0)), reset +0"
+	else
+		fail "restored +$((r1 - r0)), detected +$((d1 - d0)), reset +$((x1 - x0))"
+	fi
 fi
 for t in "smtp 587" "imap 143" "acap 674"; do
 	set -- $t

@@ -18,8 +18,10 @@ lemonade_load guard_buffers=1 guard_stall=600
 gateway_only
 mail_up
 masker_up mask
-k0=$(guard_counter "$G" guard_skipped)
-r0=$(guard_counter "$G" guard_restored)
+if [ "$STOCK" != 1 ]; then
+	k0=$(guard_counter "$G" guard_skipped)
+	r0=$(guard_counter "$G" guard_restored)
+fi
 
 # the first session takes the buffer with the server's greeting
 hold "$C" first $S4 587 1
@@ -40,9 +42,11 @@ session() {
 }
 
 session second XXXXXXXA "without a buffer the second negotiation completes, not inspected (the mask stays)"
-k1=$(guard_counter "$G" guard_skipped)
-[ "$k1" -eq $((k0 + 1)) ] && pass "skipped counter +1" ||
-	fail "skipped counter +$((k1 - k0)) (want +1)"
+if on_module "skipped counter +1 (guard_skipped)"; then
+	k1=$(guard_counter "$G" guard_skipped)
+	[ "$k1" -eq $((k0 + 1)) ] && pass "skipped counter +1" ||
+		fail "skipped counter +$((k1 - k0)) (want +1)"
+fi
 if [ "$STOCK" != 1 ]; then
 	st=$(ip netns exec "$G" lemonctl -j flows port 587 |
 		jq -r 'map(.guard) | sort | join(" ")')
@@ -56,7 +60,9 @@ kill "$PID_first"
 wait "$PID_first" 2>/dev/null
 ip netns exec "$G" conntrack -D -p tcp --dport 587 > /dev/null 2>&1
 session third STARTTLS "with the buffer back the next negotiation is restored"
-r1=$(guard_counter "$G" guard_restored)
-[ "$r1" -gt "$r0" ] && pass "restored counter +$((r1 - r0))" ||
-	fail "restored counter +$((r1 - r0))"
+if on_module "restored counter (guard_restored)"; then
+	r1=$(guard_counter "$G" guard_restored)
+	[ "$r1" -gt "$r0" ] && pass "restored counter +$((r1 - r0))" ||
+		fail "restored counter +$((r1 - r0))"
+fi
 exit $ret

@@ -76,7 +76,7 @@ talk_wait() {
 	info "$1: $(tr '\n' '|' < "$TMPD/$1.talk" | cut -c1-300)"
 }
 
-x0=$(guard_counter "$G" guard_reset)
+[ "$STOCK" = 1 ] || x0=$(guard_counter "$G" guard_reset)
 
 # 1. spoofed SYN and SYN/ACK after the greeting
 rm -f "$TMPD/go" "$TMPD/ehlo"
@@ -94,17 +94,19 @@ rm -f "$TMPD/split"
 
 # 2. a replayed greeting with different bytes
 rm -f "$TMPD/go" "$TMPD/ehlo"
-s0=$(guard_counter "$G" guard_stale)
+[ "$STOCK" = 1 ] || s0=$(guard_counter "$G" guard_stale)
 craft "$S" s0 replay --sport 587 --data --mode replay
 talk_bg replay --addr $S4 --port 587 --proto smtp --hold-file "$TMPD/ehlo"
 wait_for 20 grep -q "^S: 220" "$TMPD/replay.talk" || fail "replay: no greeting"
 touch "$TMPD/go"
 crafted replay
-s1=$s0
-wait_for 20 sh -c "[ \$(ip netns exec $G lemonctl -j stats | jq .guard_stale) -gt $s0 ]" &&
-	s1=$(guard_counter "$G" guard_stale)
-[ "$s1" -gt "$s0" ] && pass "replayed segment dropped: guard_stale +$((s1 - s0))" ||
-	fail "replayed segment not counted as stale (guard_stale +$((s1 - s0)))"
+if on_module "replayed segment counted as stale (guard_stale)"; then
+	s1=$s0
+	wait_for 20 sh -c "[ \$(ip netns exec $G lemonctl -j stats | jq .guard_stale) -gt $s0 ]" &&
+		s1=$(guard_counter "$G" guard_stale)
+	[ "$s1" -gt "$s0" ] && pass "replayed segment dropped: guard_stale +$((s1 - s0))" ||
+		fail "replayed segment not counted as stale (guard_stale +$((s1 - s0)))"
+fi
 touch "$TMPD/ehlo" "$TMPD/split"
 talk_wait replay
 client_sees_starttls replay "after a replayed greeting"
@@ -129,7 +131,9 @@ talk_wait overlap
 touch "$TMPD/split"
 client_sees_starttls overlap "overlapping retransmission"
 
-x1=$(guard_counter "$G" guard_reset)
-[ "$x1" -eq "$x0" ] && pass "nobody was reset (guard_reset +0)" ||
-	fail "guard_reset +$((x1 - x0))"
+if on_module "nobody was reset (guard_reset)"; then
+	x1=$(guard_counter "$G" guard_reset)
+	[ "$x1" -eq "$x0" ] && pass "nobody was reset (guard_reset +0)" ||
+		fail "guard_reset +$((x1 - x0))"
+fi
 exit $ret

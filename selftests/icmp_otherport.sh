@@ -13,18 +13,20 @@ gateway_only
 serve_start 8143 143
 hold "$C" o4 $S4 8143 1 --recverr
 hold "$C" l4 $S4 143 1 --recverr
-read -r a0 p0 i0 <<< "$(icmp_counters "$G")"
+[ "$STOCK" = 1 ] || read -r a0 p0 i0 <<< "$(icmp_counters "$G")"
 inject o4 ipv4 8143 3 1
 e=$(errors_of o4)
 case $e in
 *EHOSTUNREACH*) pass "host unreachable on 8143 reaches the client ($e)" ;;
 *) fail "the client did not see the error on 8143: $e" ;;
 esac
-read -r a1 p1 i1 <<< "$(icmp_counters "$G")"
-if [ "$a1" -eq "$a0" ] && [ "$p1" -eq "$p0" ] && [ "$i1" -eq "$i0" ]; then
-	pass "no shield counter moved"
-else
-	fail "counters moved: absorbed +$((a1 - a0)), passed +$((p1 - p0)), invalid +$((i1 - i0))"
+if on_module "no shield counter moved (icmp_absorbed, icmp_passed, icmp_invalid)"; then
+	read -r a1 p1 i1 <<< "$(icmp_counters "$G")"
+	if [ "$a1" -eq "$a0" ] && [ "$p1" -eq "$p0" ] && [ "$i1" -eq "$i0" ]; then
+		pass "no shield counter moved"
+	else
+		fail "counters moved: absorbed +$((a1 - a0)), passed +$((p1 - p0)), invalid +$((i1 - i0))"
+	fi
 fi
 inject l4 ipv4 143 3 1
 e=$(errors_of l4)

@@ -15,7 +15,7 @@ gateway_only
 serve_start 143
 hold "$C" r4 $S4 143 1 --recverr
 hold "$C" r6 $S6 143 1 --recverr
-read -r a0 p0 i0 <<< "$(icmp_counters "$G")"
+[ "$STOCK" = 1 ] || read -r a0 p0 i0 <<< "$(icmp_counters "$G")"
 for code in 0 1 5; do
 	inject r4 ipv4 143 3 $code
 	e=$(errors_of r4)
@@ -30,10 +30,12 @@ for code in 0 3; do
 done
 ping_flows r4 && ping_flows r6 && pass "the sessions carry data both ways" ||
 	fail "the sessions are broken"
-read -r a1 p1 i1 <<< "$(icmp_counters "$G")"
-if [ $((a1 - a0)) -eq 5 ] && [ "$p1" -eq "$p0" ] && [ "$i1" -eq "$i0" ]; then
-	pass "absorbed +5, passed +0, invalid +0"
-else
-	fail "counters moved: absorbed +$((a1 - a0)), passed +$((p1 - p0)), invalid +$((i1 - i0)) (want +5, +0, +0)"
+if on_module "absorbed +5, passed +0, invalid +0 (icmp_absorbed, icmp_passed, icmp_invalid)"; then
+	read -r a1 p1 i1 <<< "$(icmp_counters "$G")"
+	if [ $((a1 - a0)) -eq 5 ] && [ "$p1" -eq "$p0" ] && [ "$i1" -eq "$i0" ]; then
+		pass "absorbed +5, passed +0, invalid +0"
+	else
+		fail "counters moved: absorbed +$((a1 - a0)), passed +$((p1 - p0)), invalid +$((i1 - i0)) (want +5, +0, +0)"
+	fi
 fi
 exit $ret
