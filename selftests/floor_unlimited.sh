@@ -26,7 +26,7 @@ fwd_packets() {
 	ip netns exec "$G" nft list counter inet filter fwd_est | awk '/packets/ { print $2 }'
 }
 before=$(fwd_packets)
-rearmed0=$(counter "$G" rearmed 2>/dev/null || echo 0)
+[ "$STOCK" = 1 ] || rearmed0=$(counter "$G" rearmed)
 # conntrack -U sends the entry's status, protoinfo and helper back and is
 # refused (EOPNOTSUPP); ct_settimeout.py sends only the tuple and timeout.
 sport=$(awk '$1 == "OK" && $2 == 143 { print $3 }' "$TMPD/un")
@@ -51,10 +51,12 @@ if [ "$before" = "$after" ]; then
 else
 	fail "traffic crossed the gateway ($before -> $after): re-arm not proven"
 fi
-rearmed=$(counter "$G" rearmed 2>/dev/null || echo 0)
-if [ "$rearmed" -gt "$rearmed0" ]; then
-	pass "rearmed counter moved ($rearmed0 -> $rearmed)"
-else
-	fail "rearmed counter did not move ($rearmed0 -> $rearmed)"
+if on_module "the rearmed counter moved"; then
+	rearmed=$(counter "$G" rearmed)
+	if [ "$rearmed" -gt "$rearmed0" ]; then
+		pass "rearmed counter moved ($rearmed0 -> $rearmed)"
+	else
+		fail "rearmed counter did not move ($rearmed0 -> $rearmed)"
+	fi
 fi
 exit $ret
