@@ -60,6 +60,18 @@ if [ -w "$KMEMLEAK" ]; then
 	echo scan > "$KMEMLEAK" && echo clear > "$KMEMLEAK"
 fi
 mkdir -p "$OUT/tests"
+# After each test, the kernel log so far is kept in $OUT/dmesg.txt (a run
+# stopped early still has it) and what the VM's final check would call bad
+# (vm/run.sh's BAD_RE) is shown with the test's name; that check decides.
+dmesg_lines=$(dmesg | wc -l)
+dmesg_since_last() {
+	[ -n "${BAD_RE:-}" ] || return 0
+	dmesg > "$OUT/dmesg.txt" 2>&1
+	tail -n +$((dmesg_lines + 1)) "$OUT/dmesg.txt" | grep -a -E -- "$BAD_RE" |
+		{ if [ -n "${IGNORE_RE:-}" ]; then grep -a -Ev -- "$IGNORE_RE"; else cat; fi; } |
+		head -n 20 | sed "s/^/# dmesg after $t: /"
+	dmesg_lines=$(wc -l < "$OUT/dmesg.txt")
+}
 echo "TAP version 13"
 echo "1..$plan"
 n=0 passed=0 failed=0 skipped=0 stock_loaded=""
@@ -74,6 +86,7 @@ for t in "$@"; do
 	timeout -k 10 "$limit" bash "$HERE/$t" 2>&1 | tee "$OUT/tests/$t.log" | sed 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	secs=$(($(date +%s) - start))
+	dmesg_since_last
 	case $rc in
 	0) echo "ok $n selftests: nf_lemonade: $t (${secs}s)"; passed=$((passed + 1)) ;;
 	4)
