@@ -253,11 +253,12 @@ ping_flows() {
 
 # ct_timeouts NS FAMILY DPORT: remaining seconds of each matching entry
 ct_timeouts() {
-	ip netns exec "$1" conntrack -L -f "$2" -p tcp --dport "$3" 2>/dev/null |
+	ip netns exec "$1" conntrack -L -f "$2" -p tcp --dport "$3" ${4:+-s "$4"} 2>/dev/null |
 		awk '{ print $3 }'
 }
 
-# expect_timeouts NS FAMILY DPORT MIN MAX WHAT: every entry within [MIN, MAX].
+# expect_timeouts NS FAMILY DPORT MIN MAX WHAT [SRC]: every entry (from SRC
+# only, if given) within [MIN, MAX].
 # MIN = $FLOOR means "the floor, counted from the flow's last packet": the
 # idle budget a packet leaves must be at least the floor, so what remains
 # now is at least the floor less the seconds since TRAFFIC_T0, taken before
@@ -265,11 +266,11 @@ ct_timeouts() {
 # that packet and conntrack -L).
 TRAFFIC_T0=$(date +%s)
 expect_timeouts() {
-	local ns=$1 fam=$2 port=$3 min=$4 max=$5 what=$6 t n=0 bad=0
+	local ns=$1 fam=$2 port=$3 min=$4 max=$5 what=$6 src=${7:-} t n=0 bad=0
 	if [ "$min" -eq "$FLOOR" ]; then
 		min=$((FLOOR - ($(date +%s) - TRAFFIC_T0)))
 	fi
-	for t in $(ct_timeouts "$ns" "$fam" "$port"); do
+	for t in $(ct_timeouts "$ns" "$fam" "$port" "$src"); do
 		n=$((n + 1))
 		if [ "$t" -lt "$min" ] || [ "$t" -gt "$max" ]; then
 			bad=1
@@ -278,9 +279,9 @@ expect_timeouts() {
 	if [ "$n" -eq 0 ]; then
 		fail "$what: no conntrack entry for $fam tcp/$port"
 	elif [ "$bad" -eq 0 ]; then
-		pass "$what: $fam tcp/$port remaining $(ct_timeouts "$ns" "$fam" "$port" | tr '\n' ' ')s (want $min..$max)"
+		pass "$what: $fam tcp/$port${src:+ from $src} remaining $(ct_timeouts "$ns" "$fam" "$port" "$src" | tr '\n' ' ')s (want $min..$max)"
 	else
-		fail "$what: $fam tcp/$port remaining $(ct_timeouts "$ns" "$fam" "$port" | tr '\n' ' ')s (want $min..$max)"
+		fail "$what: $fam tcp/$port${src:+ from $src} remaining $(ct_timeouts "$ns" "$fam" "$port" "$src" | tr '\n' ' ')s (want $min..$max)"
 	fi
 }
 
