@@ -110,9 +110,11 @@ lemonade_unload() {
 
 # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds, for at
 # most SECONDS of wall-clock time (however long CMD itself takes) and at
-# most SECONDS * 10 tries
+# most SECONDS * 10 tries; both caps LEMONADE_TIMEOUT_SCALE times longer
+# (the debug kernel: a Python peer can take more than 20 s to listen there)
 wait_for() {
-	local n=$(($1 * 10)) end=$((SECONDS + $1 + 1)); shift
+	local k=${LEMONADE_TIMEOUT_SCALE:-1}
+	local n=$(($1 * 10 * k)) end=$((SECONDS + $1 * k + 1)); shift
 	while [ "$n" -gt 0 ]; do
 		"$@" >/dev/null 2>&1 && return 0
 		[ "$SECONDS" -ge "$end" ] && return 1
