@@ -137,15 +137,18 @@ struct lemonade_flow_list *lemonade_flows_collect(struct net *net, u16 port,
 	w.cap = atomic_read(&ln->nlinked) + (a ? a->n : 0) + 64;
 	mutex_unlock(&ln->lock);
 	if (!cfg) {
+		NL_SET_ERR_MSG(extack, "not enough memory to list the flows");
 		*err = -ENOMEM;
 		return NULL;
 	}
 	w.cfg = cfg;
 	/* flows linked during the walk may overflow: retry larger */
 	for (tries = 0; ; tries++) {
+		/* as large as the list: a failure is the caller's error */
 		w.d = kvzalloc(struct_size(w.d, flows, w.cap),
-			       GFP_KERNEL_ACCOUNT);
+			       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!w.d) {
+			NL_SET_ERR_MSG(extack, "not enough memory to list the flows");
 			*err = -ENOMEM;
 			break;
 		}

@@ -67,8 +67,7 @@ dmesg_lines=$(dmesg | wc -l)
 dmesg_since_last() {
 	[ -n "${BAD_RE:-}" ] || return 0
 	dmesg > "$OUT/dmesg.txt" 2>&1
-	tail -n +$((dmesg_lines + 1)) "$OUT/dmesg.txt" | grep -a -E -- "$BAD_RE" |
-		{ if [ -n "${IGNORE_RE:-}" ]; then grep -a -Ev -- "$IGNORE_RE"; else cat; fi; } |
+	"$HERE/vm/dmesg-bad.sh" "$OUT/dmesg.txt" $((dmesg_lines + 1)) |
 		head -n 20 | sed "s/^/# dmesg after $t: /"
 	dmesg_lines=$(wc -l < "$OUT/dmesg.txt")
 }

@@ -17,7 +17,8 @@
  * kernel's fault injection (task-filter) fails allocations made on behalf
  * of this process's requests; errors that allocation failures cause
  * (ENOMEM, ENOBUFS, a lost answer, ENOENT for the DEL_PORT of a port whose
- * ADD_PORT failed) are then counted, not fatal. Nothing is allocated in
+ * ADD_PORT failed, EBUSY for a dump asked for while the one an error cut
+ * short here still runs on the socket) are then counted, not fatal. Nothing is allocated in
  * the loop.
  *
  * Prints "nlstress: MODE: N requests, N ok, N failed (...)" and exits 0,
@@ -45,7 +46,7 @@ static unsigned int portid, seq = 1;
 static uint16_t family;
 static bool inject;
 
-enum { RES_OK, RES_NOMEM, RES_NOBUFS, RES_LOST, RES_NOENT, RES_OTHER, RES_MAX };
+enum { RES_OK, RES_NOMEM, RES_NOBUFS, RES_LOST, RES_NOENT, RES_BUSY, RES_OTHER, RES_MAX };
 static unsigned long res[RES_MAX];
 static int other_errno;
 
@@ -105,6 +106,8 @@ static int transact(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 			case ENOMEM: return RES_NOMEM;
 			case ENOBUFS: return RES_NOBUFS;
 			case ENOENT: return RES_NOENT;
+			/* the last dump, cut short here, still runs on the socket */
+			case EBUSY: return RES_BUSY;
 			default: other_errno = errno; return RES_OTHER;
 			}
 		}
@@ -165,7 +168,7 @@ static double now(void)
 int main(int argc, char **argv)
 {
 	static const char *const names[RES_MAX] = {
-		"ok", "ENOMEM", "ENOBUFS", "lost", "ENOENT", "other"
+		"ok", "ENOMEM", "ENOBUFS", "lost", "ENOENT", "EBUSY", "other"
 	};
 	unsigned long max = 1000000, i, failed;
 	double secs = 10, rate = 0, t0, next;

@@ -266,11 +266,7 @@ rc=$?
 say "command exited with status $rc"
 echo "$rc" >$O/rc
 dmesg >$O/dmesg.txt 2>&1
-if [ -n "$IGNORE_RE" ]; then
-	grep -E -- "$BAD_RE" $O/dmesg.txt | grep -Ev -- "$IGNORE_RE" >$O/dmesg-bad
-else
-	grep -E -- "$BAD_RE" $O/dmesg.txt >$O/dmesg-bad
-fi
+bash "$REPO/selftests/vm/dmesg-bad.sh" $O/dmesg.txt >$O/dmesg-bad
 if [ -s $O/dmesg-bad ]; then
 	say "BAD DMESG: kernel warnings found:"
 	cat $O/dmesg-bad
