@@ -176,7 +176,7 @@ struct feed_ctx {
 static void uninspected(struct feed_ctx *c, u8 reason)
 {
 	const char *who = c->dir == IP_CT_DIR_REPLY ? "server negotiation" :
-						      "client commands";
+						      "client negotiation";
 
 	lemonade_count(c->ln, LEMONADE_STAT_A_GUARD_UNINSPECTED, 1);
 	flow_log(c->neg->ct, who, "", "", reason == LP_DONE_BUDGET ?
