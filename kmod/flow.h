@@ -92,6 +92,11 @@ struct lemonade_range {
 enum {
 	NEG_PENDING	 = BIT(0),	/* a client extension command in flight */
 	NEG_PENDING_AUTH = BIT(1),	/* ... and it is AUTH, not STARTTLS */
+	/* the parser stopped early (to be logged once the lock is dropped) */
+	NEG_STOP_BUDGET	 = BIT(2),	/* read all it reads of a direction */
+	NEG_STOP_GARBAGE = BIT(3),	/* ... or that direction is not mail */
+	NEG_STOP_CLIENT	 = BIT(4),	/* ... and it was the client's */
+	NEG_STOP_MASK	 = NEG_STOP_BUDGET | NEG_STOP_GARBAGE | NEG_STOP_CLIENT,
 };
 
 /*

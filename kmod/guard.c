@@ -42,6 +42,7 @@
 #include "compat/compat.h"
 
 #include <linux/bitmap.h>
+#include <linux/ratelimit.h>
 #include <linux/stringify.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -141,24 +142,33 @@ static bool seg_stream_off(const struct lemonade_neg *neg,
 	return (s32)*off >= 0;
 }
 
-/* A rate-limited log line about @ct: "flow SRC -> DST: " and @a..@d. */
-static void flow_log(const struct nf_conn *ct, const char *a, const char *b,
-		     const char *c, const char *d)
+/*
+ * A log line about @ct, "flow SRC -> DST: " then @what and @tail, within
+ * the rate limit @rs (one per kind of line: a flood of one kind cannot
+ * silence another). Never under the entry's lock.
+ */
+static void flow_log(struct ratelimit_state *rs, const struct nf_conn *ct,
+		     const char *what, const char *tail)
 {
 	const struct nf_conntrack_tuple *t =
 		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 
+	if (!__ratelimit(rs))
+		return;
 	if (nf_ct_l3num(ct) == NFPROTO_IPV6)
-		pr_info_ratelimited("flow [%pI6c]:%u -> [%pI6c]:%u: %s%s%s%s\n",
-				    &t->src.u3.in6, ntohs(t->src.u.tcp.port),
-				    &t->dst.u3.in6, ntohs(t->dst.u.tcp.port),
-				    a, b, c, d);
+		pr_info("flow [%pI6c]:%u -> [%pI6c]:%u: %s%s\n",
+			&t->src.u3.in6, ntohs(t->src.u.tcp.port),
+			&t->dst.u3.in6, ntohs(t->dst.u.tcp.port), what, tail);
 	else
-		pr_info_ratelimited("flow %pI4:%u -> %pI4:%u: %s%s%s%s\n",
-				    &t->src.u3.ip, ntohs(t->src.u.tcp.port),
-				    &t->dst.u3.ip, ntohs(t->dst.u.tcp.port),
-				    a, b, c, d);
+		pr_info("flow %pI4:%u -> %pI4:%u: %s%s\n",
+			&t->src.u3.ip, ntohs(t->src.u.tcp.port),
+			&t->dst.u3.ip, ntohs(t->dst.u.tcp.port), what, tail);
 }
+
+static DEFINE_RATELIMIT_STATE(report_rs, DEFAULT_RATELIMIT_INTERVAL,
+			      DEFAULT_RATELIMIT_BURST);
+static DEFINE_RATELIMIT_STATE(stopped_rs, DEFAULT_RATELIMIT_INTERVAL,
+			      DEFAULT_RATELIMIT_BURST);
 
 /* ---- parser glue ---- */
 
@@ -171,17 +181,29 @@ struct feed_ctx {
 /*
  * The parser stopped before the negotiation's end: it read all it reads
  * of one direction (LP_BUDGET), or that direction is not mail. Nothing
- * after it is compared, so say so (counted, logged).
+ * after it is compared (in either direction), so say so: counted now,
+ * logged once the lock is dropped (stopped_log()).
  */
-static void uninspected(struct feed_ctx *c, u8 reason)
+static void uninspected(struct feed_ctx *c, enum lp_done_reason reason)
 {
-	const char *who = c->dir == IP_CT_DIR_REPLY ? "server negotiation" :
-						      "client negotiation";
-
 	lemonade_count(c->ln, LEMONADE_STAT_A_GUARD_UNINSPECTED, 1);
-	flow_log(c->neg->ct, who, "", "", reason == LP_DONE_BUDGET ?
-		 " longer than " __stringify(LP_BUDGET) " bytes; the rest is not inspected" :
-		 " is not SMTP, IMAP or ACAP; not inspected further");
+	c->neg->flags |= reason == LP_DONE_BUDGET ? NEG_STOP_BUDGET :
+						    NEG_STOP_GARBAGE;
+	if (c->dir == IP_CT_DIR_ORIGINAL)
+		c->neg->flags |= NEG_STOP_CLIENT;
+}
+
+/* The log line of uninspected(), for NEG_STOP_* @flags. */
+static void stopped_log(const struct nf_conn *ct, u8 flags)
+{
+	if (!(flags & (NEG_STOP_BUDGET | NEG_STOP_GARBAGE)))
+		return;
+	flow_log(&stopped_rs, ct, flags & NEG_STOP_CLIENT ?
+		 "client negotiation" : "server negotiation",
+		 flags & NEG_STOP_BUDGET ?
+		 " reached the " __stringify(LP_BUDGET)
+		 " bytes the guard reads; the rest is not inspected" :
+		 " is not SMTP, IMAP or ACAP; the rest is not inspected");
 }
 
 static void on_event(void *arg, const struct lp_event *ev)
@@ -246,6 +268,7 @@ struct report {
 	const char *label;		/* "keyword" or "command" */
 	const char *what;		/* the log line's tail */
 	char keyword[KEYWORD_MAX];	/* empty: not inside a keyword */
+	u8 stopped;			/* NEG_STOP_*: the parser gave up */
 };
 
 static void report_keyword(struct report *r, const char *label,
@@ -279,10 +302,17 @@ static void report_send(struct lemonade_net *ln,
 {
 	const char *kw = r->keyword[0] ? r->keyword : NULL;
 
+	stopped_log(ct, r->stopped);
 	if (!r->event)
 		return;
-	flow_log(ct, kw ? r->label : "server negotiation", kw ? " " : "",
-		 kw ? kw : "", r->what);
+	if (kw) {
+		char what[sizeof(r->keyword) + 16];
+
+		snprintf(what, sizeof(what), "%s %s", r->label, kw);
+		flow_log(&report_rs, ct, what, r->what);
+	} else {
+		flow_log(&report_rs, ct, "server negotiation", r->what);
+	}
 	lemonade_event_flow(ln, cfg, ct, r->event, kw);
 }
 
@@ -672,6 +702,9 @@ unsigned int lemonade_guard_ingress(struct lemonade_net *ln,
 		goto out;
 	err = dir == IP_CT_DIR_REPLY ? ingress_server(ln, neg, skb, &s) :
 				       ingress_client(ln, neg, skb, &s);
+	/* (the record stays readable under RCU even if it ended) */
+	r.stopped = neg->flags & NEG_STOP_MASK;
+	neg->flags &= ~NEG_STOP_MASK;
 	if (err == -ESTALE) {
 		lemonade_count(ln, LEMONADE_STAT_A_GUARD_STALE, 1);
 		verdict = NF_DROP;

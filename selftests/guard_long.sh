@@ -74,6 +74,6 @@ if on_module "past 8 KB: guard_uninspected +2, nothing reset"; then
 		pass "past 8 KB: uninspected +2 (one per negotiation), reset +0" ||
 		fail "past 8 KB: uninspected +$((u1 - u0)) (want 2), reset +$((x1 - x0))"
 fi
-expect_log "nf_lemonade: flow 192\.0\.2\.[0-9]+:[0-9]+ -> 198\.51\.100\.[0-9]+:587: server negotiation longer than 8192 bytes; the rest is not inspected"
-expect_log "nf_lemonade: flow \\[2001:db8:1::[0-9a-f]+\\]:[0-9]+ -> \\[2001:db8:2::[0-9a-f]+\\]:587: server negotiation longer than 8192 bytes"
+expect_log "nf_lemonade: flow 192\.0\.2\.[0-9]+:[0-9]+ -> 198\.51\.100\.[0-9]+:587: server negotiation reached the 8192 bytes the guard reads; the rest is not inspected"
+expect_log "nf_lemonade: flow \\[2001:db8:1::[0-9a-f]+\\]:[0-9]+ -> \\[2001:db8:2::[0-9a-f]+\\]:587: server negotiation reached the 8192 bytes the guard reads"
 exit $ret

@@ -409,11 +409,13 @@ enum lemonade_flow_attr {
  *
  * A counter again (added after the gauges):
  * GUARD_UNINSPECTED: negotiations the guard stopped reading before their
- *                   end: one direction went on for more than the 8192
- *                   bytes the guard reads of it (LP_BUDGET), or was not
- *                   SMTP, IMAP or ACAP (too many control bytes, malformed
- *                   or over-long lines). What follows is not compared: a
- *                   keyword masked there goes unseen. Each is also logged.
+ *                   end: one direction reached the 8192 bytes the guard
+ *                   reads of it (LP_BUDGET) before the negotiation ended,
+ *                   or was not SMTP, IMAP or ACAP (too many control
+ *                   bytes, malformed or over-long lines). What follows,
+ *                   in either direction, is not compared: a keyword
+ *                   masked there goes unseen. Each is also logged
+ *                   (rate-limited).
  */
 enum lemonade_stat_attr {
 	LEMONADE_STAT_A_UNSPEC,
