@@ -18,3 +18,5 @@ inj && /page allocation failure|vmalloc error/ { alloc = NR; next }
 inj && alloc && NR - alloc <= 4 && /Call Trace/ { next }
 $0 ~ bad { print }
 ' "$1" | if [ -n "${IGNORE_RE:-}" ]; then grep -a -Ev -- "$IGNORE_RE"; else cat; fi
+# a judge that cannot read the log is no judge: that is a bad line too
+[ "${PIPESTATUS[0]}" -eq 0 ] || echo "dmesg-bad.sh: cannot read the kernel log $1"
