@@ -435,6 +435,20 @@ s = json.load(sys.stdin)
 print(s.get("icmp_absorbed", -1), s.get("icmp_passed", -1), s.get("icmp_invalid", -1))'
 }
 
+# shield_unmoved A0 P0 I0: with the module, none of the gateway's shield
+# counters (absorbed passed invalid, as icmp_counters printed them before)
+# moved since (the arguments are empty on stock Linux: nothing is read)
+shield_unmoved() {
+	local a1 p1 i1
+	on_module "no shield counter moved (icmp_absorbed, icmp_passed, icmp_invalid)" || return 0
+	read -r a1 p1 i1 <<< "$(icmp_counters "$G")"
+	if [ "$a1" -eq "$1" ] && [ "$p1" -eq "$2" ] && [ "$i1" -eq "$3" ]; then
+		pass "no shield counter moved"
+	else
+		fail "counters moved: absorbed +$((a1 - $1)), passed +$((p1 - $2)), invalid +$((i1 - $3))"
+	fi
+}
+
 # inject NAME FAMILY DPORT TYPE CODE [icmp_craft options]: a router beyond
 # the gateway (in $S) answers the next segment the hold client NAME sends
 # to DPORT with an ICMP error quoting it. The server drops that segment
