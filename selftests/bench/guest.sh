@@ -13,6 +13,10 @@
 #            (greeting, EHLO, the whole reply, STARTTLS, 220, close)
 #   nft      the same three with the nft ruleset of nft-alternative.nft in
 #            the gateway / without it (module not loaded)
+#   control  the method's own bias (A/A): bulk to 5201 and 587 negotiations
+#            with the same state in both halves (module not loaded, no nft
+#            table), the halves alternating and flushed as in every part;
+#            a ratio away from 1.0 here is the method's, not the module's
 #   packet   the module's per-packet cost in the kernel, next to
 #            conntrack's own: kmod/bench.c (a LEMONADE_BENCH=1 build) runs
 #            nf_conntrack_in() alone and followed by the registered "in"
@@ -33,7 +37,7 @@
 # pairs are done or a measurement has run BENCH_BUDGET (300) seconds.
 # Results: $LEMONADE_OUT/bench/results.txt, raw pairs next to it.
 #
-# usage: guest.sh [module] [nft] [packet] [memory]   (default: all four)
+# usage: guest.sh [module] [nft] [control] [packet] [memory]   (default: all)
 # timeout: 3600
 . "$(dirname "$0")/../lib.sh"
 
@@ -150,6 +154,17 @@ part_nft() {
 	run_pairs nft-bulk-143-after-starttls w_bulk_143 nft_on nft_off MB/s
 	run_pairs nft-conns-587-ehlo-starttls w_conns_587 nft_on nft_off conn/s
 	nft_off
+}
+
+# A/A: two names for the same state, so that the pairs file says which
+# half came first as in every other part
+ctl_a() { mod_off; nft_off; }
+ctl_b() { mod_off; nft_off; }
+
+part_control() {
+	out "# control: the same state in both halves (module not loaded, no nft table), ${T} s halves: the method's bias"
+	run_pairs control-bulk-unlisted w_bulk_unlisted ctl_a ctl_b MB/s
+	run_pairs control-conns-587-ehlo-starttls w_conns_587 ctl_a ctl_b conn/s
 }
 
 PK_PAIRS=${BENCH_PACKET_PAIRS:-200}
@@ -278,7 +293,7 @@ part_memory() {
 	mod_off
 }
 
-[ $# -gt 0 ] || set -- module nft packet memory
+[ $# -gt 0 ] || set -- module nft control packet memory
 out "# make bench: $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $kver, $(nproc) vCPUs, module $(modinfo -F version "$REPO/kmod/nf_lemonade.ko" 2>/dev/null)"
 for part in "$@"; do
 	"part_$part" || ret=1

@@ -9,7 +9,7 @@
 # / without, slab bytes per flow). Prints every figure with its 95%
 # interval; the guest's raw pairs are kept in build/bench/bench/.
 #
-# usage: selftests/bench/run.sh [module] [nft] [packet] [memory] [parser]
+# usage: selftests/bench/run.sh [module] [nft] [control] [packet] [memory] [parser]
 #        (default: all; BENCH_* variables: selftests/bench/guest.sh)
 # LEMONADE_BENCH_ICOUNT=1 runs the guest with an instruction-counting
 # clock (-icount shift=0, one vCPU thread): each half measures CPU cost
@@ -25,13 +25,13 @@ parts=() parser=0
 for a in "$@"; do
 	case $a in
 	parser) parser=1 ;;
-	module | nft | packet | memory) parts+=("$a") ;;
-	*) echo "usage: $0 [module] [nft] [packet] [memory] [parser]" >&2; exit 2 ;;
+	module | nft | control | packet | memory) parts+=("$a") ;;
+	*) echo "usage: $0 [module] [nft] [control] [packet] [memory] [parser]" >&2; exit 2 ;;
 	esac
 done
 if [ $# -eq 0 ]; then
 	parser=1
-	parts=(module nft packet memory)
+	parts=(module nft control packet memory)
 fi
 
 "$REPO/selftests/install-deps.sh" || exit 1
