@@ -6,6 +6,7 @@
 # again after flows were opened while it was off. Flows on ports that stay
 # unlisted keep conntrack's timeout throughout.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_idle.bash"
 
 topo_up
 lemonade_load
@@ -13,9 +14,9 @@ serve_start 143 8143 9143
 if [ "$STOCK" != 1 ]; then
 	ip netns exec "$G" lemonctl set enable off || fail "lemonctl set enable off"
 fi
-hold "$C" off $S4 143 2
-hold "$C" late $S4 8143,9143 2
-hold "$C" late6 $S6 8143 2
+hold "$C" off $S4 143 2 "${IDLE_PING[@]}"
+hold "$C" late $S4 8143,9143 2 "${IDLE_PING[@]}"
+hold "$C" late6 $S6 8143 2 "${IDLE_PING[@]}"
 expect_timeouts "$G" ipv4 143 1 $VENDOR_EST "opened while the module is off"
 expect_timeouts "$G" ipv4 8143 1 $VENDOR_EST "opened before 8143 is listed"
 if [ "$STOCK" != 1 ]; then
@@ -30,4 +31,6 @@ expect_timeouts "$G" ipv4 143 $FLOOR $((FLOOR + 60)) "opened while off, after en
 expect_timeouts "$G" ipv4 8143 $FLOOR $((FLOOR + 60)) "opened before port add, after a packet"
 expect_timeouts "$G" ipv6 8143 $FLOOR $((FLOOR + 60)) "opened before port add, after a packet"
 expect_timeouts "$G" ipv4 9143 1 $VENDOR_EST "unlisted port untouched"
+# lived: the adopted flows outlive an idle that kills the 9143 one
+idle_live 143,8143 off late late6
 exit $ret

@@ -3,8 +3,11 @@
 #
 # Idle-timeout floor through source NAT: the gateway masquerades the
 # client behind its server-side address; idle flows to 143, 587 and 674
-# (IPv4 and IPv6) still keep at least 7440 s, 8143 keeps 600 s.
+# (IPv4 and IPv6) still keep at least 7440 s, 8143 keeps 600 s; and the
+# client lives it (idle_live): the listed connections answer after 20 s
+# idle on a gateway that forgets in 4 s, the 8143 ones are dead.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_idle.bash"
 
 topo_up
 ip netns exec "$G" nft -f - <<EOT
@@ -18,8 +21,8 @@ EOT
 lemonade_load
 serve_start 143 587 674 8143
 
-hold "$C" v4 $S4 143,587,674,8143 4
-hold "$C" v6 $S6 143,587,674,8143 4
+hold "$C" v4 $S4 143,587,674,8143 4 "${IDLE_PING[@]}"
+hold "$C" v6 $S6 143,587,674,8143 4 "${IDLE_PING[@]}"
 if ip netns exec "$G" conntrack -L -p tcp --dport 143 2>/dev/null |
 	grep -q "dst=$G4S "; then
 	pass "IPv4 flows are masqueraded behind $G4S"
@@ -38,4 +41,5 @@ for fam in ipv4 ipv6; do
 	done
 	expect_timeouts "$G" $fam 8143 1 $VENDOR_EST "masqueraded unlisted port"
 done
+idle_live 143,587,674 v4 v6
 exit $ret

@@ -12,12 +12,14 @@
 # counter proves it); the module's background scan (scan_interval=10, the
 # shortest, here; 60 s by default) must raise it back to the maximum.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_idle.bash"
 
 DAYS20=$((20 * 86400))
 topo_up
 lemonade_load timeout=0 scan_interval=10
-serve_start 143 587 674
-hold "$C" un $S4 143,587,674 3
+serve_start 143 587 674 8143
+hold "$C" un $S4 143,587,674 3 "${IDLE_PING[@]}"
+hold "$C" unc $S4 8143 1 "${IDLE_PING[@]}"
 for p in 143 587 674; do
 	expect_timeouts "$G" ipv4 $p $DAYS20 $((200 * 86400)) "unlimited idle flow"
 done
@@ -34,6 +36,8 @@ sport=$(awk '$1 == "OK" && $2 == 143 { print $3 }' "$TMPD/un")
 # before conntrack -L reads the 60 s back, so the update counts as done
 # when ctnetlink accepted it, and the re-arm is proven by the flow being
 # back at the maximum with the "rearmed" counter moved and no traffic.
+# Then the client lives it (lib_idle.bash idle_live): the connections
+# answer after 20 s idle on a gateway that forgets in 4 s.
 if ip netns exec "$G" $PY "$HERE/ct_settimeout.py" $C4 $S4 "$sport" 143 60; then
 	t=$(ct_timeouts "$G" ipv4 143)
 	pass "ctnetlink set the flow's remaining timeout to 60 s (read back: ${t}s)"
@@ -59,4 +63,6 @@ if on_module "the rearmed counter moved"; then
 		fail "rearmed counter did not move ($rearmed0 -> $rearmed)"
 	fi
 fi
+# lived: the unlimited flows outlive an idle that kills the 8143 one
+idle_live 143,587,674 un unc
 exit $ret

@@ -7,16 +7,23 @@
 # keeps what the new configuration allows (conntrack's own 600 s, or the
 # lower floor), counted as released_policy. A flow whose helper ctnetlink
 # takes away is no longer under any policy either: the next sweep
-# (scan_interval, 10 s here) hands its pin back.
+# (scan_interval, 10 s here) hands its pin back. Before the changes, the
+# pinned flows outlive an idle of 20 s on a gateway that forgets in 4 s
+# (lib_idle.bash idle_live; an unlisted 8143 connection dies).
+# timeout: 600
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_idle.bash"
 
 topo_up
 lemonade_load scan_interval=10
-serve_start 143 587 674
-hold "$C" w $S4 143,587,674 6
+serve_start 143 587 674 8143
+hold "$C" w $S4 143,587,674 6 "${IDLE_PING[@]}"
+hold "$C" wc $S4 8143 1 "${IDLE_PING[@]}"
 for p in 143 587 674; do
 	expect_timeouts "$G" ipv4 $p $FLOOR $((FLOOR + 60)) "pinned before the change"
 done
+# lived: pinned, they outlive an idle that kills the unlisted 8143 one
+idle_live 143,587,674 w wc
 [ "$STOCK" = 1 ] && { fail "stock Linux pins nothing to withdraw"; exit $ret; }
 
 # within SECS every entry to DPORT has at most MAX seconds left

@@ -8,17 +8,27 @@
 # probes back off and conntrack does not count them all, so the test
 # asserts the floor from the moment the flood started (a lower bound of
 # the last accepted packet's time): remaining >= 7440 - elapsed.
+# Then the client lives it (lib_idle.bash): with the gateway's own
+# timeouts at 4 s and forgotten flows dropped, the window stays shut 20 s
+# and more; then the client reads, and everything the server had queued on
+# 143, 587 and 674 reaches it (the server's send queues empty); on the
+# unlisted 8143 the window update is lost with the flow and the data stays
+# queued.
+# timeout: 600
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_idle.bash"
 
 topo_up
 lemonade_load
-serve_start 143 587 674
+serve_start 143 587 674 8143
 
 hold "$C" z4 $S4 143,587,674 3 --rcvbuf 4096 --sig2 FLOOD
 hold "$C" z6 $S6 143,587,674 3 --rcvbuf 4096 --sig2 FLOOD
+hold "$C" zc $S4 8143 1 --rcvbuf 4096 --sig2 FLOOD
 t0=$(date +%s)
-kill -USR2 "$PID_z4" "$PID_z6"
-wait_for 10 test -e "$TMPD/z4.drip" -a -e "$TMPD/z6.drip" || fail "flood request not sent"
+kill -USR2 "$PID_z4" "$PID_z6" "$PID_zc"
+wait_for 10 test -e "$TMPD/z4.drip" -a -e "$TMPD/z6.drip" -a -e "$TMPD/zc.drip" ||
+	fail "flood request not sent"
 # wait until the client's receive queue is full: it has stopped reading
 full() {
 	ip netns exec "$C" ss -Htn state established '( dport = :143 )' |
@@ -27,7 +37,7 @@ full() {
 wait_for 20 full || fail "client receive queues did not fill"
 # the server probes the zero window (backing off from 200 ms): wait for
 # a few rounds on every connection, seen in the server's socket
-if wait_for 60 server_socks_all 'v["backoff"] >= 2'; then
+if wait_for 60 server_socks_all 'v["backoff"] >= 2' 143,587,674,8143; then
 	pass "every server connection is probing a zero window"
 else
 	fail "server connections: $(ip netns exec "$S" ss -tinOH state established | grep -o 'backoff:[0-9]*' | tr '\n' ' ')"
@@ -39,4 +49,34 @@ for fam in ipv4 ipv6; do
 		expect_timeouts "$G" $fam $p $min $((FLOOR + 60)) "zero window"
 	done
 done
+
+# lived: the probes and their answers now get conntrack's own 4 s
+idle_strict
+idle_est $IDLE_EST
+t0=$(date +%s)
+if wait_for $((60 + IDLE_FOR)) idle_forgotten 8143; then
+	info "conntrack forgot the 8143 flow after $(($(date +%s) - t0)) s"
+else
+	fail "conntrack still lists the 8143 flow after $(($(date +%s) - t0)) s: the gateway does not forget, the test proves nothing"
+fi
+while [ $(($(date +%s) - t0)) -lt $IDLE_FOR ]; do
+	sleep 0.5
+done
+idle_socks_all '$2 > 0' z4 z6 zc ||
+	fail "a server connection has nothing queued before the client reads: $(idle_socks_desc z4 z6 zc)"
+info "the client reads after $(($(date +%s) - t0)) s"
+for h in z4 z6 zc; do
+	ctl $h drain
+	info "$h read: $(tr '\n' ' ' < "$TMPD/$h.drain" 2>/dev/null)"
+done
+if wait_for 30 idle_socks_all '$2 == 0' z4 z6; then
+	pass "lived: everything the server had queued on 143, 587 and 674 reached the client after $(($(date +%s) - t0)) s of a shut window (the gateway's own timeout $IDLE_EST s)"
+else
+	fail "lived: the server still has data queued on 143, 587 and 674 after the client read, $(($(date +%s) - t0)) s after the gateway's timeouts went to $IDLE_EST s: $(ip netns exec "$S" ss -tnOH state established | awk '{ print $2 }' | tr '\n' ' ')"
+fi
+if idle_socks_all '$2 > 0' zc; then
+	pass "lived: control: on 8143 the server's data stays queued (the window update was lost with the flow)"
+else
+	fail "lived: control: the server's queue on 8143 emptied: the gateway did not forget the flow, the test proves nothing"
+fi
 exit $ret

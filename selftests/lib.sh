@@ -260,7 +260,9 @@ ct_timeouts() {
 }
 
 # expect_timeouts NS FAMILY DPORT MIN MAX WHAT [SRC]: every entry (from SRC
-# only, if given) within [MIN, MAX].
+# only, if given) within [MIN, MAX]. What conntrack's table says, not what a
+# client sees: its failures are marked "[conntrack]" (guest.sh's stock list
+# looks past them for a client-visible one).
 # MIN = $FLOOR means "the floor, counted from the flow's last packet": the
 # idle budget a packet leaves must be at least the floor, so what remains
 # now is at least the floor less the seconds since TRAFFIC_T0, taken before
@@ -281,11 +283,11 @@ expect_timeouts() {
 		fi
 	done
 	if [ "$n" -eq 0 ]; then
-		fail "$what: no conntrack entry for $fam tcp/$port"
+		fail "[conntrack] $what: no conntrack entry for $fam tcp/$port"
 	elif [ "$bad" -eq 0 ]; then
 		pass "$what: $fam tcp/$port${src:+ from $src} remaining $(echo $ts)s (want $min..$max)"
 	else
-		fail "$what: $fam tcp/$port${src:+ from $src} remaining $(echo $ts)s (want $min..$max)"
+		fail "[conntrack] $what: $fam tcp/$port${src:+ from $src} remaining $(echo $ts)s (want $min..$max)"
 	fi
 }
 
@@ -295,12 +297,14 @@ counter() {
 }
 
 # ctl NAME CMD: a command to a hold client's control FIFO (err, send,
-# ping, drip); err and send leave their result in $TMPD/NAME.CMD
+# drain, ping, drip); err, send and drain leave their result in
+# $TMPD/NAME.CMD
 ctl() {
 	rm -f "$TMPD/$1.$2"
 	echo "$2" > "$TMPD/$1.ctl"
 	case $2 in
 	err|send) wait_for 20 test -e "$TMPD/$1.$2" || fail "$1: no answer to $2" ;;
+	drain) wait_for 300 test -e "$TMPD/$1.$2" || fail "$1: no answer to $2" ;;
 	esac
 }
 

@@ -32,6 +32,16 @@ IDLE_CONTROL=8143
 idle_topo() {
 	IDLE_NAT=$1
 	topo_up
+	idle_strict
+	nat_up "$IDLE_NAT" ${IDLE_LISTED//,/ } $IDLE_CONTROL
+}
+
+# idle_strict: the gateway above, on a topology that is up (topo_up):
+# conntrack's own unacknowledged and retransmission timeouts IDLE_EST
+# seconds, no mid-stream pickup, the forward chain passing packets of
+# tracked flows and SYNs of new ones and dropping the rest. The
+# established timeout is idle_est's.
+idle_strict() {
 	ip netns exec "$G" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 \
 		net.netfilter.nf_conntrack_tcp_timeout_unacknowledged=$IDLE_EST \
 		net.netfilter.nf_conntrack_tcp_timeout_max_retrans=$IDLE_EST ||
@@ -43,7 +53,6 @@ idle_topo() {
 	add rule inet filter forward ct state new tcp flags & (fin|syn|rst|ack) == syn accept
 	add rule inet filter forward counter name fwd_drop drop
 	EOF
-	nat_up "$IDLE_NAT" ${IDLE_LISTED//,/ } $IDLE_CONTROL
 }
 
 # idle_est SECONDS: conntrack's own established timeout in the gateway.
@@ -240,4 +249,83 @@ idle_socks_desc() {
 idle_drops() {
 	ip netns exec "$G" nft list counter inet filter fwd_drop |
 		awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+
+# The floor lived at the end of a test that reads it from conntrack's table
+# (floor_idle.sh and its kind): their hold clients take IDLE_PING, so that
+# a dead connection's round trip gives up after 10 s (scaled).
+IDLE_PING=(--ping-timeout $((10 * ${LEMONADE_TIMEOUT_SCALE:-1})))
+
+# idle_live LISTED HOLD...: on the topo_up gateway, turned strict here
+# (idle_strict) with conntrack's own established timeout IDLE_EST, every
+# connection of the hold clients HOLD makes a round trip, idles until
+# conntrack forgot the connections to ports outside LISTED (the control:
+# there must be one) and IDLE_FOR seconds passed, and makes another: each
+# connection to a port in LISTED (comma-separated) must answer, and each
+# control must not. The established timeout is VENDOR_EST again after.
+idle_live() {
+	local listed=",$1," h port t0 i live dead ctl="" n_live=0 n_ctl=0
+	local -a ports res
+	shift
+	for h in "$@"; do
+		for port in $(awk '$1 == "OK" { print $2 }' "$TMPD/$h"); do
+			case $listed in
+			*,"$port",*) n_live=$((n_live + 1)) ;;
+			*) n_ctl=$((n_ctl + 1)); ctl="$ctl $port" ;;
+			esac
+		done
+	done
+	if [ "$n_live" -eq 0 ] || [ "$n_ctl" -eq 0 ]; then
+		fail "idle_live: $n_live connections to ${listed:1:-1} and $n_ctl controls in $* (want some of each)"
+		return 1
+	fi
+	idle_strict
+	idle_est $IDLE_EST
+	for h in "$@"; do
+		ping_flows "$h" || fail "lived: $h: a round trip before the idle: $(tr '\n' ' ' < "$TMPD/$h.ping" 2>/dev/null)"
+	done
+	t0=$(date +%s)
+	if wait_for $((60 + IDLE_FOR)) idle_forgotten $ctl; then
+		info "lived: conntrack forgot the control connections after $(($(date +%s) - t0)) s (its own timeout: $IDLE_EST s)"
+	else
+		fail "lived: conntrack still lists the control connections ($(echo $ctl)) after $(($(date +%s) - t0)) s: the gateway does not forget idle flows, the test proves nothing"
+	fi
+	while [ $(($(date +%s) - t0)) -lt $IDLE_FOR ]; do
+		sleep 0.5
+	done
+	for h in "$@"; do
+		idle_ping "$h" >/dev/null
+		mapfile -t ports < <(awk '$1 == "OK" { print $2 }' "$TMPD/$h")
+		mapfile -t res < "$TMPD/$h.ping" 2>/dev/null
+		live="" dead=""
+		for i in "${!ports[@]}"; do
+			case $listed in
+			*,"${ports[$i]}",*) live="$live ${ports[$i]}:${res[$i]:-no answer}" ;;
+			*) dead="$dead ${ports[$i]}:${res[$i]:-no answer}" ;;
+			esac
+		done
+		case $live in
+		"") ;;
+		*:[!P]* | *:P[!O]*) fail "lived: $h: after $(($(date +%s) - t0)) s idle (conntrack's own timeout $IDLE_EST s) the connections to listed ports answer:$live (want PONG each)" ;;
+		*) pass "lived: $h: the connections to listed ports carry a round trip after $(($(date +%s) - t0)) s idle (conntrack's own timeout $IDLE_EST s):$live" ;;
+		esac
+		case "$dead" in
+		*:PONG*) fail "lived: $h: a control connection still answers after its entry expired:$dead: the gateway did not forget it, the test proves nothing" ;;
+		"") ;;
+		*) pass "lived: $h: control connections idle as long are dead:$dead" ;;
+		esac
+	done
+	idle_est $VENDOR_EST
+}
+
+# idle_forgotten PORT...: the gateway's conntrack lists no TCP flow (IPv4
+# or IPv6) to any PORT
+idle_forgotten() {
+	local p f
+	for p in "$@"; do
+		for f in ipv4 ipv6; do
+			! ip netns exec "$G" conntrack -L -f $f -p tcp --dport "$p" 2>/dev/null | grep -q . ||
+				return 1
+		done
+	done
 }

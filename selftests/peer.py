@@ -12,7 +12,9 @@ hold ...           open connections one after another, record their local
                    SIGUSR2: send DRIP (or --sig2 FLOOD) on every connection.
                    The client never reads unless it pings.
                    Commands on the FIFO OUT.ctl: ping, drip, err (pending
-                   socket errors to OUT.err), send (a NOOP line, OUT.send).
+                   socket errors to OUT.err), send (a NOOP line, OUT.send),
+                   drain (read each connection until it is quiet for
+                   --drain-quiet seconds (3); bytes read to OUT.drain).
                    --src binds the connections to a source address; each
                    OK line ends with the seconds connect() took.
                    --ping-timeout: seconds a PING waits for its PONG (30).
@@ -184,9 +186,29 @@ def cmd_hold(args):
                 res.append("ERR %s" % errno.errorcode.get(e.errno, e.errno))
         return res
 
+    def drain(*_):
+        """Read every connection until it stays quiet for --drain-quiet
+        seconds: "OK <bytes read>", "EOF <bytes>" or "ERR <errno> <bytes>"."""
+        res = []
+        for s in socks:
+            n = 0
+            s.settimeout(args.drain_quiet)
+            try:
+                while True:
+                    d = s.recv(65536)
+                    if not d:
+                        res.append("EOF %d" % n)
+                        break
+                    n += len(d)
+            except socket.timeout:
+                res.append("OK %d" % n)
+            except OSError as e:
+                res.append("ERR %s %d" % (errno.errorcode.get(e.errno, e.errno), n))
+        return res
+
     def control():
         """Commands on the FIFO OUT.ctl; the result goes to OUT.<cmd>."""
-        cmds = {"err": errs, "send": send_noop}
+        cmds = {"err": errs, "send": send_noop, "drain": drain}
         while True:
             with open(args.out + ".ctl") as f:
                 for line in f:
@@ -343,6 +365,7 @@ def main():
     h.add_argument("--lifetime", type=int, default=1200)
     h.add_argument("--src")
     h.add_argument("--ping-timeout", type=float, default=30)
+    h.add_argument("--drain-quiet", type=float, default=3)
     f = sub.add_parser("synflood")
     f.add_argument("--addr", required=True)
     f.add_argument("--port", type=int, required=True)
