@@ -32,5 +32,6 @@ for p in 143 587 674; do
 done
 expect_timeouts "$G" ipv4 8143 1 30 "unlisted port keeps the policy"
 # lived: past the policy's 30 s the listed connections answer, 8143 is dead
+IDLE_OWN="the ct timeout policy's 30 s"
 idle_live 143,587,674 p
 exit $ret

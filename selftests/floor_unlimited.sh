@@ -44,10 +44,10 @@ if ip netns exec "$G" $PY "$HERE/ct_settimeout.py" $C4 $S4 "$sport" 143 60; then
 	if wait_for 30 sh -c "[ \"\$(ip netns exec $G conntrack -L -p tcp --dport 143 2>/dev/null | awk '{print \$3}')\" -ge $DAYS20 ]"; then
 		pass "idle unlimited flow re-armed to $(ct_timeouts "$G" ipv4 143)s without traffic"
 	else
-		fail "idle unlimited flow not re-armed ($(ct_timeouts "$G" ipv4 143)s left)"
+		fail "[conntrack] idle unlimited flow not re-armed ($(ct_timeouts "$G" ipv4 143)s left)"
 	fi
 else
-	fail "could not advance the flow's timeout: ctnetlink refused the update"
+	fail "[conntrack] could not advance the flow's timeout: ctnetlink refused the update"
 fi
 after=$(fwd_packets)
 if [ "$before" = "$after" ]; then

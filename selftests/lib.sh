@@ -357,8 +357,9 @@ server_socks_all() {
 	socks_all "$cond" "$f"
 }
 
-# socks_all AWK-COND SS-FILTER: server_socks_all over the established
-# sockets in $S that SS-FILTER (an ss filter expression) selects
+# socks_all AWK-COND SS-FILTER [N]: server_socks_all over the established
+# sockets in $S that SS-FILTER (an ss filter expression) selects (exactly
+# N of them, if given)
 socks_all() {
 	ip netns exec "$S" ss -tinOH state established "( $2 )" | awk '
 	{
@@ -370,7 +371,7 @@ socks_all() {
 		n++
 		if (!('"$1"')) bad++
 	}
-	END { exit !(n > 0 && !bad) }'
+	END { exit !(n > 0 && !bad && ('"${3:-0}"' == 0 || n == '"${3:-0}"')) }'
 }
 
 # icmp6_unreach_sent NS: the same for ICMPv6

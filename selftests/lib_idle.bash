@@ -199,7 +199,7 @@ idle_run() {
 	info "client awake after $(($(date +%s) - t0)) s"
 	# the server's next retransmission (its backoff is below a minute
 	# here) reaches the client, which acknowledges everything
-	if wait_for $((150 * ${LEMONADE_TIMEOUT_SCALE:-1})) idle_socks_all 'v["unacked"] == 0' d4 d6; then
+	if wait_for 150 idle_socks_all 'v["unacked"] == 0' d4 d6; then
 		pass "dormant ($IDLE_NAT): the server's unacknowledged data on $IDLE_LISTED reached the client and was acknowledged after $(($(date +%s) - t0)) s"
 	else
 		fail "dormant ($IDLE_NAT): the server's data on $IDLE_LISTED is still unacknowledged $(($(date +%s) - t0)) s after the client went dormant: $(ip netns exec "$S" ss -tinOH state established | grep -o 'unacked:[0-9]*' | tr '\n' ' ')"
@@ -216,13 +216,18 @@ idle_run() {
 
 # idle_socks_all COND CLIENT...: server_socks_all's test over the server's
 # sockets of the connections of hold clients CLIENT... (picked by the
-# client's port, which neither NAT here changes); there are some
+# client's port, which neither NAT here changes, and the server's); one
+# established socket for each connection the clients opened
 idle_socks_all() {
 	local cond=$1
 	shift
-	local f
+	local f n c
 	f=$(idle_socks_filter "$@")
-	[ -n "$f" ] && socks_all "$cond" "$f"
+	n=0
+	for c in "$@"; do
+		n=$((n + $(awk '$1 == "OK" { n++ } END { print n + 0 }' "$TMPD/$c")))
+	done
+	[ -n "$f" ] && socks_all "$cond" "$f" "$n"
 }
 
 # idle_socks_filter CLIENT...: an ss filter for the server's sockets of
@@ -230,8 +235,9 @@ idle_socks_all() {
 idle_socks_filter() {
 	local f="" c p
 	for c in "$@"; do
-		for p in $(awk '$1 == "OK" { print $3 }' "$TMPD/$c"); do
-			f="$f${f:+ or }dport = :$p"
+		# (DNAT: the client addressed 10000 + the server's port)
+		for p in $(awk '$1 == "OK" { print ($2 >= 10000 ? $2 - 10000 : $2) ":" $3 }' "$TMPD/$c"); do
+			f="$f${f:+ or }( sport = :${p%:*} and dport = :${p#*:} )"
 		done
 	done
 	echo "$f"
@@ -254,6 +260,8 @@ idle_drops() {
 # The floor lived at the end of a test that reads it from conntrack's table
 # (floor_idle.sh and its kind): their hold clients take IDLE_PING, so that
 # a dead connection's round trip gives up after 10 s (scaled).
+# what forgets an idle flow there, for the messages
+IDLE_OWN="conntrack's own timeout $IDLE_EST s"
 IDLE_PING=(--ping-timeout $((10 * ${LEMONADE_TIMEOUT_SCALE:-1})))
 
 # idle_live LISTED HOLD...: on the topo_up gateway, turned strict here
@@ -282,11 +290,11 @@ idle_live() {
 	idle_strict
 	idle_est $IDLE_EST
 	for h in "$@"; do
-		ping_flows "$h" || fail "lived: $h: a round trip before the idle: $(tr '\n' ' ' < "$TMPD/$h.ping" 2>/dev/null)"
+		ping_flows "$h" || fail "lived: $h: a round trip before the idle: $(tr '\n' ' ' 2>/dev/null < "$TMPD/$h.ping")"
 	done
 	t0=$(date +%s)
 	if wait_for $((60 + IDLE_FOR)) idle_forgotten $ctl; then
-		info "lived: conntrack forgot the control connections after $(($(date +%s) - t0)) s (its own timeout: $IDLE_EST s)"
+		info "lived: conntrack forgot the control connections after $(($(date +%s) - t0)) s ($IDLE_OWN)"
 	else
 		fail "lived: conntrack still lists the control connections ($(echo $ctl)) after $(($(date +%s) - t0)) s: the gateway does not forget idle flows, the test proves nothing"
 	fi
@@ -296,7 +304,8 @@ idle_live() {
 	for h in "$@"; do
 		idle_ping "$h" >/dev/null
 		mapfile -t ports < <(awk '$1 == "OK" { print $2 }' "$TMPD/$h")
-		mapfile -t res < "$TMPD/$h.ping" 2>/dev/null
+		res=()
+		[ -e "$TMPD/$h.ping" ] && mapfile -t res < "$TMPD/$h.ping"
 		live="" dead=""
 		for i in "${!ports[@]}"; do
 			case $listed in
@@ -306,8 +315,8 @@ idle_live() {
 		done
 		case $live in
 		"") ;;
-		*:[!P]* | *:P[!O]*) fail "lived: $h: after $(($(date +%s) - t0)) s idle (conntrack's own timeout $IDLE_EST s) the connections to listed ports answer:$live (want PONG each)" ;;
-		*) pass "lived: $h: the connections to listed ports carry a round trip after $(($(date +%s) - t0)) s idle (conntrack's own timeout $IDLE_EST s):$live" ;;
+		*:[!P]* | *:P[!O]*) fail "lived: $h: after $(($(date +%s) - t0)) s idle ($IDLE_OWN) the connections to listed ports answer:$live (want PONG each)" ;;
+		*) pass "lived: $h: the connections to listed ports carry a round trip after $(($(date +%s) - t0)) s idle ($IDLE_OWN):$live" ;;
 		esac
 		case "$dead" in
 		*:PONG*) fail "lived: $h: a control connection still answers after its entry expired:$dead: the gateway did not forget it, the test proves nothing" ;;

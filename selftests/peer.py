@@ -39,11 +39,15 @@ import time
 
 
 def serve_conn(conn):
-    conn.settimeout(600)
+    # flood() sets a timeout of its own on the same socket: a timeout here
+    # is not the end of the connection
     buf = b""
     try:
         while True:
-            data = conn.recv(4096)
+            try:
+                data = conn.recv(4096)
+            except socket.timeout:
+                continue
             if not data:
                 return
             buf += data
