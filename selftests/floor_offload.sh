@@ -6,8 +6,12 @@
 # back to conntrack with the global timeout, losing the pin. Listed flows
 # must therefore stay out of the flowtable (marked with the "lemonade"
 # conntrack helper) and keep their floor; flows to other ports are still
-# offloaded.
+# offloaded. Then the client lives it (lib_idle.bash idle_live): with the
+# gateway's own timeouts at 4 s, the listed connections answer after an
+# idle that outlasts the flowtable's 30 s, and the offloaded 8143 ones are
+# dead.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_idle.bash"
 
 topo_up
 ip netns exec "$G" nft -f - <<EOT
@@ -24,8 +28,8 @@ EOT
 [ $? -eq 0 ] || { echo "FAIL: could not load the flowtable ruleset"; exit $ksft_fail; }
 lemonade_load
 serve_start 143 587 674 8143
-hold "$C" o4 $S4 143,587,674,8143 4
-hold "$C" o6 $S6 143,587,674,8143 4
+hold "$C" o4 $S4 143,587,674,8143 4 "${IDLE_PING[@]}"
+hold "$C" o6 $S6 143,587,674,8143 4 "${IDLE_PING[@]}"
 # data in both directions gets each flow through the forward chain
 ping_flows o4 || fail "round trip IPv4"
 ping_flows o6 || fail "round trip IPv6"
@@ -49,4 +53,7 @@ for fam in ipv4 ipv6; do
 	*) fail "$fam tcp/8143 not offloaded (is the flowtable working?): $line" ;;
 	esac
 done
+# (an offloaded control goes back to conntrack once the flowtable's own
+# timeout, 30 s, ran out; conntrack then forgets it after its 4 s)
+idle_live 143,587,674 o4 o6
 exit $ret
