@@ -32,8 +32,8 @@
 #include <linux/ip.h>
 #include <linux/mutex.h>
 #include <linux/nsproxy.h>
-#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
+#include <linux/timekeeping.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
@@ -128,6 +128,13 @@ static struct lemonade_bench_hooks bench_empty_hooks = {
 #define BENCH_CHUNK	1000	/* packets per stretch with bottom halves off */
 
 /*
+ * Stretches are timed with the clocksource (ktime_get_ns()), not
+ * local_clock(): where sched_clock is unstable (an emulated guest's TSCs
+ * are not synchronized), local_clock() is held within a tick of the last
+ * tick's time, so a stretch that outlasts a late tick reads short, or 0.
+ */
+
+/*
  * ITERS packets through conntrack, then nothing, two empty hooks or the
  * module's two hooks: nanoseconds, or 0 if a verdict strayed or conntrack
  * gave the packet any other entry than the flow's (it ended, or the
@@ -151,7 +158,7 @@ static u64 bench_half(struct bench_run *b, int kind)
 		n = min_t(unsigned int, b->iters - done, BENCH_CHUNK);
 		local_bh_disable();
 		rcu_read_lock();
-		t0 = local_clock();
+		t0 = ktime_get_ns();
 		for (i = 0; i < n; i++) {
 			b->th->window = htons(502 + (i & 1));
 			if (READ_ONCE(bench_ct_in)(b->skb, &b->in) != NF_ACCEPT ||
@@ -165,7 +172,7 @@ static u64 bench_half(struct bench_run *b, int kind)
 				bad = true;
 			nf_reset_ct(b->skb);
 		}
-		t += local_clock() - t0;
+		t += ktime_get_ns() - t0;
 		rcu_read_unlock();
 		local_bh_enable();
 		cond_resched();
