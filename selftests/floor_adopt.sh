@@ -24,13 +24,9 @@ if [ "$STOCK" != 1 ]; then
 	ip netns exec "$G" lemonctl port add 8143 proto none ||
 		fail "lemonctl port add 8143"
 fi
-# the floor is counted from the first of these round trips (ping_flows
-# moves TRAFFIC_T0 to its own start)
-t0=$(date +%s)
 ping_flows off || fail "round trip on the flows opened while off"
 ping_flows late || fail "round trip on the 8143/9143 flows"
 ping_flows late6 || fail "round trip on the IPv6 8143 flows"
-TRAFFIC_T0=$t0
 expect_timeouts "$G" ipv4 143 $FLOOR $((FLOOR + 60)) "opened while off, after enable on and a packet"
 expect_timeouts "$G" ipv4 8143 $FLOOR $((FLOOR + 60)) "opened before port add, after a packet"
 expect_timeouts "$G" ipv6 8143 $FLOOR $((FLOOR + 60)) "opened before port add, after a packet"

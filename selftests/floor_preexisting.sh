@@ -23,11 +23,8 @@ if [ "$STOCK" != 1 ]; then
 		pass "the 6 open flows are adopted: $(ip netns exec "$G" lemonctl flows | wc -l) listed" ||
 		fail "open flows not adopted: $(ip netns exec "$G" lemonctl flows | wc -l) listed"
 fi
-# the floor is counted from the first of these round trips
-t0=$(date +%s)
 ping_flows pre || fail "round trip on the pre-existing IPv4 flows"
 ping_flows pre6 || fail "round trip on the pre-existing IPv6 flows"
-TRAFFIC_T0=$t0
 for fam in ipv4 ipv6; do
 	for p in 143 587 674; do
 		expect_timeouts "$G" $fam $p $FLOOR $((FLOOR + 60)) "pre-existing flow after its next packet"

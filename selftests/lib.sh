@@ -233,7 +233,7 @@ serve_start() {
 hold() {
 	local ns=$1 name=$2 addr=$3 ports=$4 count=$5
 	shift 5
-	TRAFFIC_T0=$(date +%s)
+	traffic_start
 	ip netns exec "$ns" $PY "$PEER" hold --addr "$addr" --ports "$ports" \
 		--count "$count" --out "$TMPD/$name" "$@" &
 	BG_PIDS+=($!)
@@ -247,7 +247,7 @@ ping_flows() {
 	local pid
 	eval "pid=\$PID_$1"
 	rm -f "$TMPD/$1.ping"
-	TRAFFIC_T0=$(date +%s)
+	traffic_start
 	kill -USR1 "$pid"
 	wait_for 100 test -s "$TMPD/$1.ping" || { fail "$1: ping timed out"; return 1; }
 	! grep -qv PONG "$TMPD/$1.ping"
@@ -269,6 +269,19 @@ ct_timeouts() {
 # the last traffic started (a slow, loaded guest can take seconds between
 # that packet and conntrack -L).
 TRAFFIC_T0=$(date +%s)
+TRAFFIC_OPEN=0
+
+# traffic_start: a hold client or a round trip starts traffic that pins
+# flows; TRAFFIC_T0 is the start of the first of them since the last
+# expect_timeouts (so that flows pinned by an earlier hold or ping of the
+# same batch are not held to a later start). A test sets TRAFFIC_OPEN=0
+# to start a batch of its own.
+traffic_start() {
+	[ "$TRAFFIC_OPEN" = 1 ] && return
+	TRAFFIC_T0=$(date +%s)
+	TRAFFIC_OPEN=1
+}
+
 expect_timeouts() {
 	local ns=$1 fam=$2 port=$3 min=$4 max=$5 what=$6 src=${7:-} t n=0 bad=0 ts
 	ts=$(ct_timeouts "$ns" "$fam" "$port" "$src")
@@ -276,6 +289,7 @@ expect_timeouts() {
 	if [ "$min" -eq "$FLOOR" ]; then
 		min=$((FLOOR - ($(date +%s) - TRAFFIC_T0)))
 	fi
+	TRAFFIC_OPEN=0
 	for t in $ts; do
 		n=$((n + 1))
 		if [ "$t" -lt "$min" ] || [ "$t" -gt "$max" ]; then

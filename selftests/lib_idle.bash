@@ -325,6 +325,7 @@ idle_live() {
 		esac
 	done
 	idle_est $VENDOR_EST
+	TRAFFIC_OPEN=0
 }
 
 # idle_forgotten PORT...: the gateway's conntrack lists no TCP flow (IPv4

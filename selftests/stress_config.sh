@@ -72,6 +72,7 @@ case $floor in
 7440|10800) pass "global floor $floor s after the churn" ;;
 *) fail "global floor '$floor' after the churn" ;;
 esac
+TRAFFIC_OPEN=0
 ping_flows l4 || fail "l4 ping"
 expect_timeouts "$G" ipv4 143 $((floor - ($(date +%s) - TRAFFIC_T0))) $((floor + 60)) \
 	"listed flows pinned to the floor the writers left"

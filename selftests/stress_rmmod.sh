@@ -102,6 +102,7 @@ for c in churn4 churn6; do
 		fail "$c: $(cat "$TMPD/$c")"
 	fi
 done
+TRAFFIC_OPEN=0
 for n in l4 l6 u4; do
 	ping_flows $n && pass "$n: held flows carry traffic after the cycles" || fail "$n: held flows broken"
 done
