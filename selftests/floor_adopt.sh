@@ -5,6 +5,7 @@
 # next packet: a port added to the gateway's set, and the module enabled
 # again after flows were opened while it was off. Flows on ports that stay
 # unlisted keep conntrack's timeout throughout.
+# timeout: 600
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_idle.bash"
 

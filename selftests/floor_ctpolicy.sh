@@ -6,6 +6,7 @@
 # the unlisted port 8143 keeps the policy's 30 s. Then the client lives
 # it (lib_idle.bash idle_live): after an idle past the policy, the listed
 # connections answer and the 8143 one is dead.
+# timeout: 600
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_idle.bash"
 

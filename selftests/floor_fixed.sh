@@ -6,6 +6,7 @@
 # refreshing such an entry, and so does the floor. Before it is fixed, the
 # pinned flow outlives an idle of 20 s on a gateway that forgets in 4 s
 # (lib_idle.bash idle_live; an unlisted 8143 connection dies).
+# timeout: 600
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_idle.bash"
 

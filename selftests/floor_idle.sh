@@ -8,6 +8,7 @@
 # (lib_idle.bash idle_live): the gateway's own timeout 4 s and forgotten
 # flows dropped, the listed connections answer after 20 s idle, the
 # unlisted ones are dead.
+# timeout: 600
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_idle.bash"
 

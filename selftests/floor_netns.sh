@@ -7,6 +7,7 @@
 # gateway's (lib_idle.bash idle_live): with the gateway's own timeouts at
 # 4 s, the connection to 8143 answers after 20 s idle and the one to 143,
 # which the gateway no longer lists, is dead.
+# timeout: 600
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_idle.bash"
 

@@ -10,6 +10,7 @@
 # gateway's own timeouts at 4 s, the listed connections answer after an
 # idle that outlasts the flowtable's 30 s, and the offloaded 8143 ones are
 # dead.
+# timeout: 600
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_idle.bash"
 

@@ -5,6 +5,7 @@
 # conntrack's own timeout (600 s here) and keep carrying traffic. Before
 # the rmmod, the pinned flows outlive an idle of 20 s on a gateway that
 # forgets in 4 s (lib_idle.bash idle_live; an unlisted 8143 one dies).
+# timeout: 600
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_idle.bash"
 

@@ -6,6 +6,7 @@
 # (IPv4 and IPv6) still keep at least 7440 s, 8143 keeps 600 s; and the
 # client lives it (idle_live): the listed connections answer after 20 s
 # idle on a gateway that forgets in 4 s, the 8143 ones are dead.
+# timeout: 600
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_idle.bash"
 

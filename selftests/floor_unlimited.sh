@@ -11,6 +11,7 @@
 # weeks later. No packet is sent afterwards (the gateway's forward
 # counter proves it); the module's background scan (scan_interval=10, the
 # shortest, here; 60 s by default) must raise it back to the maximum.
+# timeout: 600
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_idle.bash"
 
