@@ -39,16 +39,16 @@ for fam in ipv4 ipv6; do
 	for p in 143 587 674; do
 		line=$(ip netns exec "$G" conntrack -L -f $fam -p tcp --dport $p 2>/dev/null)
 		case $line in
-		*OFFLOAD*) fail "$fam tcp/$p was offloaded: $line" ;;
+		*OFFLOAD*) fail "[conntrack] $fam tcp/$p was offloaded: $line" ;;
 		*helper=lemonade*) pass "$fam tcp/$p kept out of the flowtable (helper=lemonade)" ;;
-		*) fail "$fam tcp/$p not marked: $line" ;;
+		*) fail "[conntrack] $fam tcp/$p not marked: $line" ;;
 		esac
 		expect_timeouts "$G" $fam $p $FLOOR $((FLOOR + 60)) "listed flow with offload configured"
 	done
 	line=$(ip netns exec "$G" conntrack -L -f $fam -p tcp --dport 8143 2>/dev/null)
 	case $line in
 	*OFFLOAD*) pass "$fam tcp/8143 is offloaded as configured" ;;
-	*) fail "$fam tcp/8143 not offloaded (is the flowtable working?): $line" ;;
+	*) fail "[conntrack] $fam tcp/8143 not offloaded (is the flowtable working?): $line" ;;
 	esac
 done
 # (an offloaded control goes back to conntrack once the flowtable's own

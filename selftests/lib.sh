@@ -292,6 +292,10 @@ expect_timeouts() {
 	TRAFFIC_OPEN=0
 	for t in $ts; do
 		n=$((n + 1))
+		# (an offloaded entry has no timeout column: not a figure)
+		case $t in
+		'' | *[!0-9]*) bad=1; continue ;;
+		esac
 		if [ "$t" -lt "$min" ] || [ "$t" -gt "$max" ]; then
 			bad=1
 		fi
