@@ -105,7 +105,7 @@ if [ "$young" -eq 60 ] && { [ "$STOCK" = 1 ] ||
 	{ [ $((r1 - r0)) -gt 0 ] && [ $((old + (r1 - r0))) -eq 190 ]; }; }; then
 	pass "A: $((r1 - r0)) old borrowed flows released, every young one kept"
 else
-	fail "A: old+burst $old, young $young, recycled +$((r1 - r0))"
+	fail "[conntrack] A: old+burst $old, young $young, recycled +$((r1 - r0))"
 fi
 first_syn a1 674 "A, after the burst"
 first_syn a2 8143 "A, after the burst"
