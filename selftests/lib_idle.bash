@@ -260,8 +260,10 @@ idle_drops() {
 # The floor lived at the end of a test that reads it from conntrack's table
 # (floor_idle.sh and its kind): their hold clients take IDLE_PING, so that
 # a dead connection's round trip gives up after 10 s (scaled).
-# what forgets an idle flow there, for the messages
+# what forgets an idle flow there, for the messages; how long conntrack
+# may take to forget the control (seconds, scaled)
 IDLE_OWN="conntrack's own timeout $IDLE_EST s"
+IDLE_FORGET_CAP=$((60 + IDLE_FOR))
 IDLE_PING=(--ping-timeout $((10 * ${LEMONADE_TIMEOUT_SCALE:-1})))
 
 # idle_live LISTED HOLD...: on the topo_up gateway, turned strict here
@@ -293,7 +295,7 @@ idle_live() {
 		ping_flows "$h" || fail "lived: $h: a round trip before the idle: $(tr '\n' ' ' 2>/dev/null < "$TMPD/$h.ping")"
 	done
 	t0=$(date +%s)
-	if wait_for $((60 + IDLE_FOR)) idle_forgotten $ctl; then
+	if wait_for "$IDLE_FORGET_CAP" idle_forgotten $ctl; then
 		info "lived: conntrack forgot the control connections after $(($(date +%s) - t0)) s ($IDLE_OWN)"
 	else
 		fail "lived: conntrack still lists the control connections ($(echo $ctl)) after $(($(date +%s) - t0)) s: the gateway does not forget idle flows, the test proves nothing"
