@@ -53,7 +53,7 @@ for fam in ipv4 ipv6; do
 done
 # (an offloaded control goes back to conntrack once the flowtable's own
 # timeout, 30 s, ran out; conntrack then forgets it after its 4 s, or,
-# before 5.15, after the flowtable's pickup timeout of 120 s)
+# on older kernels (5.10), after the flowtable's TCP pickup timeout, 120 s)
 IDLE_FORGET_CAP=200
 idle_live 143,587,674 o4 o6
 exit $ret
