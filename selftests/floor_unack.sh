@@ -51,14 +51,7 @@ idle_est $IDLE_EST
 t0=$(date +%s)
 # (the flow takes the short timeout at the server's next retransmission or
 # probe, which may be up to TCP_RTO_MAX, 120 s, away)
-if wait_for 150 idle_forgotten 8143; then
-	info "conntrack forgot the 8143 flow after $(($(date +%s) - t0)) s"
-else
-	fail "conntrack still lists the 8143 flow after $(($(date +%s) - t0)) s: the gateway does not forget, the test proves nothing"
-fi
-while [ $(($(date +%s) - t0)) -lt $IDLE_FOR ]; do
-	sleep 0.5
-done
+idle_wait "$t0" "lived" 150 8143
 ip netns exec "$C" nft delete table inet dormant
 info "client awake after $(($(date +%s) - t0)) s"
 if wait_for 150 idle_socks_all 'v["unacked"] == 0' u4 u6; then

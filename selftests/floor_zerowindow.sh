@@ -56,14 +56,7 @@ idle_est $IDLE_EST
 t0=$(date +%s)
 # (the flow takes the short timeout at the server's next retransmission or
 # probe, which may be up to TCP_RTO_MAX, 120 s, away)
-if wait_for 150 idle_forgotten 8143; then
-	info "conntrack forgot the 8143 flow after $(($(date +%s) - t0)) s"
-else
-	fail "conntrack still lists the 8143 flow after $(($(date +%s) - t0)) s: the gateway does not forget, the test proves nothing"
-fi
-while [ $(($(date +%s) - t0)) -lt $IDLE_FOR ]; do
-	sleep 0.5
-done
+idle_wait "$t0" "lived" 150 8143
 idle_socks_all '$2 > 0' z4 z6 zc ||
 	fail "a server connection has nothing queued before the client reads: $(idle_socks_desc z4 z6 zc)"
 info "the client reads after $(($(date +%s) - t0)) s"

@@ -93,21 +93,20 @@ idle_ping() {
 	fi
 }
 
-# idle_control_gone: conntrack in the gateway lists no control flow (it
-# expired: conntrack's own timeout has passed for every flow idle as long)
-idle_control_gone() {
-	! ip netns exec "$G" conntrack -L -p tcp --dport "$(idle_port $IDLE_CONTROL)" 2>/dev/null |
-		grep -q .
-}
-
-# idle_wait SINCE WHAT: wait until the control flows expired and at least
-# IDLE_FOR seconds passed since SINCE (a date +%s)
+# idle_wait SINCE WHAT [CAP PORT...]: wait until conntrack in the gateway
+# forgot every control flow (idle_forgotten: to PORT..., by default to the
+# control port as the client addresses it; at most CAP seconds, by default
+# 120 scaled, itself scaled by wait_for) and at least IDLE_FOR seconds
+# passed since SINCE (a date +%s)
 idle_wait() {
-	local since=$1 what=$2 cap=$((120 * ${LEMONADE_TIMEOUT_SCALE:-1}))
-	if wait_for "$cap" idle_control_gone; then
-		info "$what: conntrack forgot the control flows after $(($(date +%s) - since)) s"
+	local since=$1 what=$2 cap=${3:-$((120 * ${LEMONADE_TIMEOUT_SCALE:-1}))}
+	shift 2
+	[ $# -gt 0 ] && shift
+	[ $# -gt 0 ] || set -- "$(idle_port $IDLE_CONTROL)"
+	if wait_for "$cap" idle_forgotten "$@"; then
+		info "$what: conntrack forgot the control flows ($*) after $(($(date +%s) - since)) s ($IDLE_OWN)"
 	else
-		fail "$what: conntrack still lists the control flows after $cap s"
+		fail "$what: conntrack still lists the control flows ($*) after $(($(date +%s) - since)) s: the gateway does not forget idle flows, the test proves nothing"
 	fi
 	while [ $(($(date +%s) - since)) -lt $IDLE_FOR ] && [ $((SECONDS)) -lt 86400 ]; do
 		sleep 0.5
@@ -295,14 +294,7 @@ idle_live() {
 		ping_flows "$h" || fail "lived: $h: a round trip before the idle: $(tr '\n' ' ' 2>/dev/null < "$TMPD/$h.ping")"
 	done
 	t0=$(date +%s)
-	if wait_for "$IDLE_FORGET_CAP" idle_forgotten $ctl; then
-		info "lived: conntrack forgot the control connections after $(($(date +%s) - t0)) s ($IDLE_OWN)"
-	else
-		fail "lived: conntrack still lists the control connections ($(echo $ctl)) after $(($(date +%s) - t0)) s: the gateway does not forget idle flows, the test proves nothing"
-	fi
-	while [ $(($(date +%s) - t0)) -lt $IDLE_FOR ]; do
-		sleep 0.5
-	done
+	idle_wait "$t0" "lived" "$IDLE_FORGET_CAP" $ctl
 	for h in "$@"; do
 		idle_ping "$h" >/dev/null
 		mapfile -t ports < <(awk '$1 == "OK" { print $2 }' "$TMPD/$h")
