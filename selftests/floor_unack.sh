@@ -25,14 +25,7 @@ wait_for 10 test -e "$TMPD/u4.drip" -a -e "$TMPD/u6.drip" -a -e "$TMPD/uc.drip" 
 	fail "drip request not sent"
 wait_for 60 server_socks_all 'v["bytes_acked"] >= 2000' 143,587,674,8143 ||
 	fail "the server's drip did not reach every client connection"
-ip netns exec "$C" nft -f - <<-EOT || fail "the client's dormant table"
-table inet dormant {
-	chain input {
-		type filter hook input priority filter; policy accept;
-		meta l4proto tcp drop
-	}
-}
-EOT
+idle_dormant
 info "client dormant; server data now goes unacknowledged"
 if wait_for 60 server_socks_all 'v["unacked"] > 0 && v["retrans_total"] >= 2' 143,587,674,8143; then
 	pass "every server connection has unacknowledged data and has retransmitted it"
@@ -52,7 +45,7 @@ t0=$(date +%s)
 # (the flow takes the short timeout at the server's next retransmission or
 # probe, which may be up to TCP_RTO_MAX, 120 s, away)
 idle_wait "$t0" "lived" 150 8143
-ip netns exec "$C" nft delete table inet dormant
+idle_awake
 info "client awake after $(($(date +%s) - t0)) s"
 if wait_for 150 idle_socks_all 'v["unacked"] == 0' u4 u6; then
 	pass "lived: the server's unacknowledged data on 143, 587 and 674 reached the client and was acknowledged $(($(date +%s) - t0)) s after the gateway's timeouts went to $IDLE_EST s"

@@ -177,14 +177,7 @@ idle_run() {
 	kill -USR2 "$PID_d4" "$PID_d6" "$PID_e4" "$PID_e6"
 	wait_for 60 idle_socks_all 'v["bytes_acked"] >= 2000' d4 d6 e4 e6 ||
 		fail "the server's data did not reach every new connection"
-	ip netns exec "$C" nft -f - <<-EOF || fail "the client's dormant table"
-	table inet dormant {
-		chain input {
-			type filter hook input priority filter; policy accept;
-			meta l4proto tcp drop
-		}
-	}
-	EOF
+	idle_dormant
 	t0=$(date +%s)
 	# on the wire: every server connection has data nobody acknowledges
 	# and has retransmitted it
@@ -194,7 +187,7 @@ idle_run() {
 		fail "dormant client: $(ip netns exec "$S" ss -tinOH state established | grep -o 'unacked:[0-9]*\|retrans:[0-9/]*' | tr '\n' ' ')"
 	fi
 	idle_wait "$t0" "dormant"
-	ip netns exec "$C" nft delete table inet dormant
+	idle_awake
 	info "client awake after $(($(date +%s) - t0)) s"
 	# the server's next retransmission (its backoff is below a minute
 	# here) reaches the client, which acknowledges everything
@@ -212,6 +205,21 @@ idle_run() {
 		fail "dormant ($IDLE_NAT): control: the server's data on $IDLE_CONTROL was acknowledged: the gateway did not forget it, the test proves nothing"
 	fi
 }
+
+# idle_dormant: the client drops every TCP segment it receives, so it
+# acknowledges nothing (idle_awake ends it)
+idle_dormant() {
+	ip netns exec "$C" nft -f - <<-EOF || fail "the client's dormant table"
+	table inet dormant {
+		chain input {
+			type filter hook input priority filter; policy accept;
+			meta l4proto tcp drop
+		}
+	}
+	EOF
+}
+
+idle_awake() { ip netns exec "$C" nft delete table inet dormant; }
 
 # idle_socks_all COND CLIENT...: server_socks_all's test over the server's
 # sockets of the connections of hold clients CLIENT... (picked by the
