@@ -4,6 +4,7 @@
 # The module does not turn conntrack on: in a namespace whose ruleset does
 # not use it, traffic on listed ports leaves the conntrack table empty and
 # no conntrack hook is registered (the module's own hooks are).
+# stock-left-alone: a namespace without conntrack rules stays without conntrack
 source "$(dirname "$0")/lib.sh"
 
 lemonade_load

@@ -3,6 +3,7 @@
 #
 # Policy log: the masked keyword reaches the client unchanged, and the
 # strip-detected counter moves (restored does not).
+# stock-left-alone: the client's bytes (policy log); stock Linux fails on the operator's event (lemonctl monitor) and kernel log line
 source "$(dirname "$0")/lib.sh"
 
 topo_up

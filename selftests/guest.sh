@@ -129,14 +129,17 @@ if [ "$STOCK" = 1 ]; then
 	# per test, what failed on stock Linux (a behaviour test must fail
 	# there, on something a client or the wire sees): the first failed
 	# assertion that is not a read of conntrack's table ("[conntrack]",
-	# lib.sh expect_timeouts), else the first one, so marked
+	# lib.sh expect_timeouts), else the first one, so marked. A test that
+	# proves something is left as stock Linux has it says so in a
+	# "# stock-left-alone: WHAT" line, shown with it
 	echo "# stock Linux, per test: the first failed assertion a client or the wire sees"
 	for t in "$@"; do
 		log=$OUT/tests/$t.log
+		left=$(sed -n 's/^# stock-left-alone: //p' "$HERE/$t" | head -n 1)
 		why=$(grep -a '^FAIL' "$log" 2>/dev/null | grep -av -m1 '^FAIL: \[conntrack\]' | cut -c1-200)
 		[ -n "$why" ] || why=$(grep -a -m1 '^FAIL' "$log" 2>/dev/null | cut -c1-200)
 		[ -n "$why" ] || why=$(grep -a -m1 '^SKIP' "$log" 2>/dev/null | cut -c1-200)
-		echo "# stock: $t: ${why:-no failed assertion}"
+		echo "# stock: $t: ${left:+[left alone by design: $left] }${why:-no failed assertion}"
 	done | tee "$OUT/stock-list"
 	n=$((n + 1))
 	# one more line: the stock run never had the module
