@@ -22,7 +22,7 @@ lemonade_load guard_buffers=1 guard_stall=600 scan_interval=10
 gateway_only
 mail_up
 masker_up mask
-ip netns exec "$C" timeout 90 $PY "$HERE/mailpeer.py" talk --addr $S4 \
+ip netns exec "$C" timeout $((90 * ${LEMONADE_TIMEOUT_SCALE:-1})) $PY "$HERE/mailpeer.py" talk --addr $S4 \
 	--port 587 --proto smtp --hold-file "$TMPD/ehlo" --timeout 60 \
 	> "$TMPD/hold.talk" 2>&1 &
 BG_PIDS+=($!)
