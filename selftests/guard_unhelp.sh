@@ -27,9 +27,7 @@ ip netns exec "$C" timeout $((90 * ${LEMONADE_TIMEOUT_SCALE:-1})) $PY "$HERE/mai
 	> "$TMPD/hold.talk" 2>&1 &
 BG_PIDS+=($!)
 wait_for 20 grep -q "^S: 220" "$TMPD/hold.talk" || fail "no greeting"
-if [ "$STOCK" = 1 ]; then
-	info "stock Linux: not checked (the module's records): ctnetlink takes the helper away, the record is given back"
-else
+if on_module "ctnetlink takes the helper away, the record is given back"; then
 	wait_for 10 sh -c "[ \$(ip netns exec $G lemonctl -j stats | jq .guard_buffers) -eq 1 ]" &&
 		pass "one negotiation record in use" ||
 		fail "records in use: $(ip netns exec "$G" lemonctl -j stats | jq .guard_buffers)"
